@@ -1,0 +1,81 @@
+/* Properties-file configuration driven by one declarative table (config.c):
+ * the table gives each key its type, default, bounds, roles and meaning, and
+ * drives parsing, validation, --help and docs/configuration.md. */
+#ifndef CAIRN_CONFIG_H
+#define CAIRN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CAIRN_ROLE_CONTROLLER 1u
+#define CAIRN_ROLE_BROKER     2u
+
+#define CAIRN_MAX_VOTERS 9
+#define CAIRN_HOST_MAX   256
+
+typedef struct cairn_config {
+    int64_t node_id;
+    char *process_roles;
+    char *listeners;
+    char *advertised_listeners;
+    char *controller_quorum_voters;
+    char *metadata_log_dir;
+    char *log_dirs;
+    char *broker_rack;
+    char *log_level;
+    int64_t broker_session_timeout_ms;
+    int64_t broker_heartbeat_interval_ms;
+    int64_t controller_quorum_election_timeout_ms;
+    int64_t controller_quorum_heartbeat_interval_ms;
+    int64_t controller_quorum_request_timeout_ms;
+    int64_t metadata_snapshot_max_new_record_bytes;
+    int64_t metadata_max_frame_bytes;
+    int64_t num_partitions;
+    int64_t default_replication_factor;
+    int64_t min_insync_replicas;
+    bool auto_create_topics_enable;
+} cairn_config_t;
+
+/* Sets every field to its default. Strings are owned by cfg. */
+void cairn_config_defaults(cairn_config_t *cfg);
+
+/* Reads a properties file for a process of the given role (CAIRN_ROLE_*).
+ * On failure returns -1 and writes one line naming the key into err, e.g.
+ * "config: unknown key 'foo.bar' (line 3)". Keys of the other role are
+ * accepted, so one file can serve both processes. */
+int cairn_config_load(const char *path, unsigned role, cairn_config_t *cfg,
+                      char *err, size_t err_len);
+
+/* Sets one key from text (the same validation as a file line). */
+int cairn_config_set(cairn_config_t *cfg, const char *key, const char *value,
+                     char *err, size_t err_len);
+
+/* Checks the keys required by role; same error contract as load. */
+int cairn_config_check_required(const cairn_config_t *cfg, unsigned role,
+                                char *err, size_t err_len);
+
+void cairn_config_free(cairn_config_t *cfg);
+
+/* Human help (--help) for one role, and the full Markdown reference. */
+void cairn_config_print_help(FILE *out, unsigned role);
+void cairn_config_print_markdown(FILE *out);
+
+/* "1@127.0.0.1:9192,2@..." */
+typedef struct cairn_voter {
+    uint32_t id;
+    char host[CAIRN_HOST_MAX];
+    uint16_t port;
+} cairn_voter_t;
+
+int cairn_parse_voters(const char *s, cairn_voter_t *out, size_t max, size_t *n_out);
+
+/* "host:port" → parts. Returns -1 on a malformed address. */
+int cairn_parse_hostport(const char *s, char *host, size_t host_len, uint16_t *port);
+
+/* First listener of a "NAME://host:port[,...]" list. name may be NULL. */
+int cairn_parse_listener(const char *s, char *name, size_t name_len,
+                         char *host, size_t host_len, uint16_t *port);
+
+#endif
