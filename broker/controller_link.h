@@ -1,0 +1,28 @@
+/* The broker's link to the controller quorum (KIP-631 lifecycle):
+ * registration with a fresh incarnation, heartbeats, and the metadata log
+ * fetched as an observer into the broker's image. Runs on the broker's loop
+ * thread. */
+#ifndef CAIRN_CONTROLLER_LINK_H
+#define CAIRN_CONTROLLER_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "image.h"
+
+typedef struct controller_link controller_link_t;
+
+/* Starts registering, heartbeating and fetching. cfg and image are borrowed
+ * and must outlive the link. Returns an owned link or NULL with one line in
+ * err. */
+controller_link_t *controller_link_start(struct event_base *base, const cairn_config_t *cfg,
+                                         md_image_t *image, char *err, size_t err_len);
+void controller_link_free(controller_link_t *l);
+
+uint64_t controller_link_broker_epoch(const controller_link_t *l);   /* 0: not registered */
+bool controller_link_fenced(const controller_link_t *l);
+
+#endif
