@@ -68,6 +68,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* A peer that vanishes mid-write must not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
     cairn_config_t cfg;
     char err[512];
     cairn_config_defaults(&cfg);

@@ -2,6 +2,7 @@
  *   cairn-controller server.properties
  *   cairn-controller --help | --config-docs
  *   cairn-controller --dump-log METADATA_LOG_DIR */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* A peer that vanishes mid-write must not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
     cairn_config_t cfg;
     char err[512];
     cairn_config_defaults(&cfg);
