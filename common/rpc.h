@@ -19,7 +19,8 @@ struct evbuffer;
 /* ---- Frame codec (pure, no sockets) ----------------------------------- */
 
 /* Appends one frame to out. msg may be NULL (empty body); payload may be
- * NULL. Returns 0, or -1 if the frame would exceed frame_max. */
+ * NULL. frame_max 0 means CAIRN_RPC_FRAME_MAX_DEFAULT (likewise in parse).
+ * Returns 0, or -1 if the frame would exceed frame_max. */
 int rpc_frame_write(struct evbuffer *out, uint32_t type, uint64_t correlation_id,
                     bool response, const ProtobufCMessage *msg,
                     const void *payload, size_t payload_len, size_t frame_max);
@@ -88,6 +89,7 @@ void rpc_conn_unref(rpc_conn_t *conn);
 bool rpc_conn_is_open(const rpc_conn_t *conn);
 /* "127.0.0.1:53412", valid while the connection struct lives. */
 const char *rpc_conn_peer(const rpc_conn_t *conn);
+/* Closes at once, discarding unsent output. */
 void rpc_conn_close(rpc_conn_t *conn);
 
 /* ---- Client side ------------------------------------------------------- */
@@ -120,13 +122,18 @@ rpc_client_t *rpc_client_new(struct event_base *base, const char *host, uint16_t
 void rpc_client_free(rpc_client_t *c);
 
 /* Sends a request; cb runs exactly once, on the loop thread, never from
- * inside this call. Returns 0, or CAIRN_ERR_QUEUE_FULL / CAIRN_ERR_TOO_LARGE
- * (cb not called). */
+ * inside this call. timeout_ms 0 means no per-call timeout (the call ends on
+ * a response, a disconnect or rpc_client_free). A call that could not be
+ * sent before its timeout (the connection never came up) ends with
+ * CAIRN_ERR_DISCONNECTED; one sent and not answered, CAIRN_ERR_TIMEOUT.
+ * Returns 0, or CAIRN_ERR_QUEUE_FULL / CAIRN_ERR_TOO_LARGE / CAIRN_ERR_NOMEM /
+ * CAIRN_ERR_CANCELLED (client being freed); cb is then not called. */
 int rpc_client_call(rpc_client_t *c, uint32_t type, const ProtobufCMessage *req,
                     uint32_t timeout_ms, rpc_response_cb cb, void *arg);
 
 /* One-way message (Raft): queued if connected or connecting, dropped
- * (returns -1) when the connection is down or the output is over bound. */
+ * (returns -1) when the connection is down or the output is over bound. On
+ * an idle client it starts the lazy connect and drops this message. */
 int rpc_client_send(rpc_client_t *c, uint32_t type, const ProtobufCMessage *msg,
                     const void *payload, size_t payload_len);
 
