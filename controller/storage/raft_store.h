@@ -26,10 +26,12 @@ typedef struct raft_store_opts {
  * owned store, or -1 with one line in err. */
 int raft_store_open(const char *dir, const raft_store_opts_t *opts, raft_store_t **out,
                     char *err, size_t err_len);
+/* Closes without syncing: call raft_store_sync first for anything that must
+ * be durable. */
 void raft_store_close(raft_store_t *s);
 
-/* The loaded state, for raft_create. Pointers stay valid until the next call
- * that changes the store. */
+/* The loaded state, for raft_create. Call it right after open, before any
+ * change: the loaded copy is released by the first change (asserted). */
 void raft_store_restore(const raft_store_t *s, raft_restore_t *out);
 
 /* Atomically replaces quorum-state and fsyncs it (and its directory). */
