@@ -1,1 +1,322 @@
-int main(void) { return 1; }
+/* cairnctl: the admin CLI (DESIGN §6). Sends one admin RPC to the controller
+ * leader through ctrl_client, then prints the answer or one error line.
+ * Exit status: 0 success, 1 the operation failed, 2 usage error. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "admin.pb-c.h"
+#include "ctl_args.h"
+#include "ctl_print.h"
+#include "ctrl_client.h"
+#include "errors.h"
+#include "log.h"
+#include "timeutil.h"
+
+#define CTL_WHAT_MAX 320
+#define CTL_NO_LEADER_PREFIX "no controller leader reachable within "
+
+/* What the single call produced, copied out of the callback. */
+typedef struct ctl_result {
+    bool done;
+    int err;
+    char why[CTRL_CLIENT_WHY_MAX];
+    uint8_t *body;                 /* owned */
+    size_t body_len;
+    struct event_base *base;       /* borrowed */
+} ctl_result_t;
+
+static void on_done(int err, const char *why, const uint8_t *body, size_t body_len, void *arg)
+{
+    ctl_result_t *res = arg;
+    res->done = true;
+    res->err = err;
+    snprintf(res->why, sizeof res->why, "%s", why);
+    if (err == 0) {
+        res->body = malloc(body_len ? body_len : 1);
+        if (res->body) {
+            if (body_len)
+                memcpy(res->body, body, body_len);
+            res->body_len = body_len;
+        } else {
+            res->err = CAIRN_ERR_NOMEM;
+            snprintf(res->why, sizeof res->why, "%s", cairn_strerror(CAIRN_ERR_NOMEM));
+        }
+    }
+    event_base_loopbreak(res->base);
+}
+
+/* The request, its RpcType, and how a failure is named. Strings point into
+ * args; configs into the caller's arrays. */
+typedef struct ctl_request {
+    uint32_t type;
+    const ProtobufCMessageDescriptor *response;
+    bool is_write;
+    char what[CTL_WHAT_MAX];
+    union {
+        Cairn__ClusterStatusRequest status;
+        Cairn__CreateTopicRequest create;
+        Cairn__DeleteTopicRequest del;
+        Cairn__ListTopicsRequest list;
+        Cairn__DescribeTopicRequest describe;
+        Cairn__ListBrokersRequest brokers;
+    } msg;
+    Cairn__ConfigEntry configs[CTL_CONFIGS_MAX];
+    Cairn__ConfigEntry *config_ptrs[CTL_CONFIGS_MAX];
+} ctl_request_t;
+
+static void build_create(const ctl_args_t *a, ctl_request_t *rq)
+{
+    cairn__create_topic_request__init(&rq->msg.create);
+    rq->msg.create.name = (char *)a->topic;
+    rq->msg.create.partitions = a->partitions;
+    rq->msg.create.replication_factor = a->replication_factor;
+    for (size_t i = 0; i < a->n_configs; i++) {
+        cairn__config_entry__init(&rq->configs[i]);
+        rq->configs[i].name = (char *)a->configs[i].key;
+        rq->configs[i].value = (char *)a->configs[i].value;
+        rq->config_ptrs[i] = &rq->configs[i];
+    }
+    rq->msg.create.n_configs = a->n_configs;
+    rq->msg.create.configs = a->n_configs ? rq->config_ptrs : NULL;
+    rq->type = CAIRN__RPC_TYPE__RPC_CREATE_TOPIC;
+    rq->response = &cairn__create_topic_response__descriptor;
+    rq->is_write = true;
+    snprintf(rq->what, sizeof rq->what, "create topic '%s'", a->topic);
+}
+
+static void build_request(const ctl_args_t *a, ctl_request_t *rq)
+{
+    memset(rq, 0, sizeof *rq);
+    switch (a->cmd) {
+    case CTL_CMD_CLUSTER_STATUS:
+        cairn__cluster_status_request__init(&rq->msg.status);
+        rq->type = CAIRN__RPC_TYPE__RPC_CLUSTER_STATUS;
+        rq->response = &cairn__cluster_status_response__descriptor;
+        snprintf(rq->what, sizeof rq->what, "cluster status");
+        break;
+    case CTL_CMD_TOPIC_CREATE:
+        build_create(a, rq);
+        break;
+    case CTL_CMD_TOPIC_LIST:
+        cairn__list_topics_request__init(&rq->msg.list);
+        rq->type = CAIRN__RPC_TYPE__RPC_LIST_TOPICS;
+        rq->response = &cairn__list_topics_response__descriptor;
+        snprintf(rq->what, sizeof rq->what, "list topics");
+        break;
+    case CTL_CMD_TOPIC_DESCRIBE:
+        cairn__describe_topic_request__init(&rq->msg.describe);
+        rq->msg.describe.name = (char *)a->topic;
+        rq->type = CAIRN__RPC_TYPE__RPC_DESCRIBE_TOPIC;
+        rq->response = &cairn__describe_topic_response__descriptor;
+        snprintf(rq->what, sizeof rq->what, "describe topic '%s'", a->topic);
+        break;
+    case CTL_CMD_TOPIC_DELETE:
+        cairn__delete_topic_request__init(&rq->msg.del);
+        rq->msg.del.name = (char *)a->topic;
+        rq->type = CAIRN__RPC_TYPE__RPC_DELETE_TOPIC;
+        rq->response = &cairn__delete_topic_response__descriptor;
+        rq->is_write = true;
+        snprintf(rq->what, sizeof rq->what, "delete topic '%s'", a->topic);
+        break;
+    case CTL_CMD_BROKER_LIST:
+        cairn__list_brokers_request__init(&rq->msg.brokers);
+        rq->type = CAIRN__RPC_TYPE__RPC_LIST_BROKERS;
+        rq->response = &cairn__list_brokers_response__descriptor;
+        snprintf(rq->what, sizeof rq->what, "list brokers");
+        break;
+    case CTL_CMD_HELP:
+        break;
+    }
+}
+
+/* Runs one call to completion on the loop. Returns 0 with res filled
+ * (res->err says how the call ended), or -1 with res->why set if it could
+ * not start. */
+static int call_once(ctrl_client_t *cc, struct event_base *base, uint32_t type,
+                     const ProtobufCMessage *msg, uint32_t timeout_ms, ctl_result_t *res)
+{
+    free(res->body);
+    memset(res, 0, sizeof *res);
+    res->base = base;
+    int rc = ctrl_client_call(cc, type, msg, timeout_ms, on_done, res);
+    if (rc != 0) {
+        snprintf(res->why, sizeof res->why, "%s", cairn_strerror(rc));
+        return -1;
+    }
+    while (!res->done && event_base_dispatch(base) == 0)
+        ;
+    if (!res->done) {
+        snprintf(res->why, sizeof res->why, "event loop ended early");
+        return -1;
+    }
+    return 0;
+}
+
+/* A write is not resent after an attempt times out: had the leader been
+ * merely slow, a second create would answer TOPIC_EXISTS for the caller's
+ * own topic. So the leader is found first with a read (which may be retried
+ * freely), and the write goes to it as one attempt with all the time left;
+ * only a NOT_LEADER answer, which means it was not applied, moves it on. */
+static int call_write(ctrl_client_t *cc, struct event_base *base, const ctl_args_t *a,
+                      const ctl_request_t *rq, ctl_result_t *res)
+{
+    uint64_t deadline_ms = cairn_mono_ms() + a->timeout_ms;
+    Cairn__ClusterStatusRequest probe = CAIRN__CLUSTER_STATUS_REQUEST__INIT;
+    if (call_once(cc, base, CAIRN__RPC_TYPE__RPC_CLUSTER_STATUS, &probe.base, a->timeout_ms,
+                  res) != 0 || res->err != 0)
+        return res->done ? 0 : -1;
+    uint64_t now_ms = cairn_mono_ms();
+    uint32_t left_ms = now_ms < deadline_ms ? (uint32_t)(deadline_ms - now_ms) : 1;
+    ctrl_client_set_attempt_timeout(cc, left_ms);
+    if (call_once(cc, base, rq->type, (const ProtobufCMessage *)&rq->msg, left_ms, res) != 0)
+        return -1;
+    /* Report the whole budget, not what was left for the second call. */
+    const char *tail = strstr(res->why, " ms");
+    if (res->err == CAIRN_ERR_NO_QUORUM && tail &&
+        strncmp(res->why, CTL_NO_LEADER_PREFIX, strlen(CTL_NO_LEADER_PREFIX)) == 0) {
+        char why[CTRL_CLIENT_WHY_MAX];
+        snprintf(why, sizeof why, CTL_NO_LEADER_PREFIX "%u%s", a->timeout_ms, tail);
+        snprintf(res->why, sizeof res->why, "%s", why);
+    }
+    return 0;
+}
+
+/* Runs the command's call on a private loop; see call_once for the result. */
+static int run_call(const ctl_args_t *a, const ctl_request_t *rq, ctl_result_t *res)
+{
+    struct event_base *base = event_base_new();
+    if (!base) {
+        snprintf(res->why, sizeof res->why, "cannot create an event loop");
+        return -1;
+    }
+    int rc = -1;
+    ctrl_client_t *cc = ctrl_client_new(base, a->controllers, a->n_controllers, NULL);
+    if (!cc)
+        snprintf(res->why, sizeof res->why, "cannot create the controller client");
+    else if (rq->is_write)
+        rc = call_write(cc, base, a, rq, res);
+    else
+        rc = call_once(cc, base, rq->type, (const ProtobufCMessage *)&rq->msg, a->timeout_ms, res);
+    ctrl_client_free(cc);
+    event_base_free(base);
+    return rc;
+}
+
+/* Prints "cairnctl: WHAT: <Status message>" when the controller refused. */
+static bool status_failed(const char *what, const Cairn__Status *st)
+{
+    if (!st || st->code == 0)
+        return false;
+    const char *msg = st->message && st->message[0] ? st->message : cairn_strerror(st->code);
+    fprintf(stderr, "cairnctl: %s: %s\n", what, msg);
+    return true;
+}
+
+static int malformed(const char *what)
+{
+    fprintf(stderr, "cairnctl: %s: malformed response from the controller\n", what);
+    return 1;
+}
+
+/* Renders a decoded successful response; returns the exit status. */
+static int render(const ctl_args_t *a, const ctl_request_t *rq, const ProtobufCMessage *m)
+{
+    int rc = 0;
+    switch (a->cmd) {
+    case CTL_CMD_CLUSTER_STATUS:
+        rc = ctl_print_cluster_status(stdout, (const Cairn__ClusterStatusResponse *)m, a->json);
+        break;
+    case CTL_CMD_TOPIC_CREATE:
+        printf("Created topic %s.\n", a->topic);
+        break;
+    case CTL_CMD_TOPIC_DESCRIBE: {
+        const Cairn__DescribeTopicResponse *r = (const Cairn__DescribeTopicResponse *)m;
+        if (!r->topic)
+            return malformed(rq->what);
+        rc = ctl_print_topic(stdout, r->topic, a->json);
+        break;
+    }
+    case CTL_CMD_TOPIC_DELETE:
+        printf("Deleted topic %s.\n", a->topic);
+        break;
+    case CTL_CMD_TOPIC_LIST:
+        rc = ctl_print_topic_list(stdout, (const Cairn__ListTopicsResponse *)m, a->json);
+        break;
+    case CTL_CMD_BROKER_LIST:
+        rc = ctl_print_broker_list(stdout, (const Cairn__ListBrokersResponse *)m, a->json);
+        break;
+    case CTL_CMD_HELP:
+        break;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "cairnctl: %s: %s\n", rq->what, cairn_strerror(CAIRN_ERR_NOMEM));
+        return 1;
+    }
+    return 0;
+}
+
+/* Checks the Status every response carries first, so a refusal is reported
+ * the same way for every command, then decodes and renders the rest. */
+static int print_response(const ctl_args_t *a, const ctl_request_t *rq, const ctl_result_t *res)
+{
+    Cairn__Status *st;
+    if (ctrl_client_parse_status(res->body, res->body_len, &st) != 0)
+        return malformed(rq->what);
+    bool failed = status_failed(rq->what, st);
+    if (st)
+        cairn__status__free_unpacked(st, NULL);
+    if (failed)
+        return 1;
+    ProtobufCMessage *m = protobuf_c_message_unpack(rq->response, NULL, res->body_len, res->body);
+    if (!m)
+        return malformed(rq->what);
+    int rc = render(a, rq, m);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    cairn_log_init("cairnctl", 0, CAIRN_LOG_ERROR);
+    ctl_env_t env = { getenv("CAIRN_CONTROLLERS"), getenv("CAIRN_BASE_PORT"),
+                      getenv("CAIRN_TIMEOUT_MS") };
+    ctl_args_t args;
+    char err[512];
+    if (ctl_args_parse(argc, argv, &env, &args, err, sizeof err) != 0) {
+        fprintf(stderr, "cairnctl: %s (see cairnctl --help)\n", err);
+        return 2;
+    }
+    if (args.cmd == CTL_CMD_HELP) {
+        ctl_usage(stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    /* A controller closing the socket mid-write must not kill the CLI. */
+    signal(SIGPIPE, SIG_IGN);
+    ctl_request_t rq;
+    build_request(&args, &rq);
+    ctl_result_t res;
+    memset(&res, 0, sizeof res);
+    if (run_call(&args, &rq, &res) != 0) {
+        fprintf(stderr, "cairnctl: %s: %s\n", rq.what, res.why);
+        return 1;
+    }
+    if (res.err == CAIRN_ERR_NO_QUORUM) {
+        fprintf(stderr, "cairnctl: %s\n", res.why);
+        return 1;
+    }
+    if (res.err != 0) {
+        fprintf(stderr, "cairnctl: %s: %s\n", rq.what, res.why);
+        return 1;
+    }
+    int rc = print_response(&args, &rq, &res);
+    free(res.body);
+    if (rc == 0 && fflush(stdout) != 0) {
+        fprintf(stderr, "cairnctl: writing the output failed\n");
+        rc = 1;
+    }
+    return rc;
+}
