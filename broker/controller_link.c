@@ -14,7 +14,7 @@
 
 #define REGISTER_TIMEOUT_MS 5000u
 #define RETRY_DELAY_MS 100u
-#define FETCH_WAIT_MS 1000u
+#define FETCH_WAIT_MS 500u
 #define FETCH_MAX_BYTES (1u << 20)
 #define RAFT_ENTRY_NORMAL 0u
 
@@ -247,7 +247,9 @@ controller_link_t *controller_link_start(struct event_base *base, const cairn_co
         free(l);
         return NULL;
     }
-    ctrl_client_opts_t opts = { .attempt_timeout_ms = 1000 };
+    /* An attempt must outlast the metadata long poll, or empty polls would
+     * time out just as the leader answers. */
+    ctrl_client_opts_t opts = { .attempt_timeout_ms = 2000 };
     l->cc = ctrl_client_new(base, voters, n_voters, &opts);
     l->heartbeat_ev = event_new(base, -1, EV_PERSIST, do_heartbeat, l);
     l->register_ev = evtimer_new(base, do_register, l);

@@ -239,7 +239,8 @@ static void client_kick(rpc_client_t *c)
 /* Drops the connection and schedules the next attempt: a client keeps
  * reconnecting for as long as it lives, so a Raft peer's link heals without
  * waiting for traffic. Calls in flight on it fail with DISCONNECTED; unsent
- * calls wait for the next connection or their timeout. Returns client_gone(). */
+ * calls wait for the next connection or their timeout, unless fail_fast.
+ * Returns client_gone(). */
 static bool client_conn_lost(rpc_client_t *c, const char *why)
 {
     bool was_connected = c->state == CLIENT_CONNECTED;
@@ -253,11 +254,13 @@ static bool client_conn_lost(rpc_client_t *c, const char *why)
     c->failures++;
     client_drop_connection(c);
     client_schedule_retry(c);
-    if (!was_connected)
+    if (!was_connected && !c->opts.fail_fast)
         return false;
+    /* fail_fast: a caller that can go elsewhere (another controller) learns
+     * of a dead peer now, not when its call times out. */
     for (size_t i = 0; i < c->opts.pending_max; i++) {
         rpc_call_t *call = &c->calls[i];
-        if (call->id != 0 && call->sent &&
+        if (call->id != 0 && (call->sent || c->opts.fail_fast) &&
             call_finish(c, call, CAIRN_ERR_DISCONNECTED, NULL, 0, NULL, 0))
             return true;
     }
