@@ -258,7 +258,7 @@ static void call_fail_no_leader(ctrl_call_t *call)
     const ctrl_client_t *cc = call->cc;
     char why[CTRL_CLIENT_WHY_MAX];
     size_t n = (size_t)snprintf(why, sizeof why,
-                                "no controller leader reachable within %" PRIu32 " ms",
+                                "no quorum: no controller leader reachable within %" PRIu32 " ms",
                                 call->timeout_ms);
     const char *sep = " (tried ";
     for (size_t i = 0; i < cc->n_peers && n < sizeof why; i++) {

@@ -35,7 +35,7 @@ typedef struct ctrl_client_opts {
  *          or another error); body is its serialized response, which the
  *          caller decodes (its Status is field 1). why is "".
  *   CAIRN_ERR_NO_QUORUM: no leader answered before the deadline; why is
- *          "no controller leader reachable within N ms (tried A, B)".
+ *          "no quorum: no controller leader reachable within N ms (tried A, B)".
  *   CAIRN_ERR_CORRUPT: a controller sent a body whose Status did not parse.
  *   CAIRN_ERR_TOO_LARGE: a connection refused the request as too large.
  *   CAIRN_ERR_CANCELLED: the client was freed first.

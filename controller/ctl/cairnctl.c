@@ -17,7 +17,7 @@
 #include "timeutil.h"
 
 #define CTL_WHAT_MAX 320
-#define CTL_NO_LEADER_PREFIX "no controller leader reachable within "
+#define CTL_NO_LEADER_PREFIX "no quorum: no controller leader reachable within "
 
 /* What the single call produced, copied out of the callback. */
 typedef struct ctl_result {

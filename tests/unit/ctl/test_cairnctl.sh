@@ -49,7 +49,7 @@ no_leader_re() {
     shift 2
     local rest
     rest=$(IFS='|'; echo "$*")
-    echo "cairnctl: no controller leader reachable within $ms ms \\(tried 127\\.0\\.0\\.1:$first(, 127\\.0\\.0\\.1:($rest))*\\)"
+    echo "cairnctl: no quorum: no controller leader reachable within $ms ms \\(tried 127\\.0\\.0\\.1:$first(, 127\\.0\\.0\\.1:($rest))*\\)"
 }
 
 # Ports nothing listens on: bound once by the kernel's choice, then released.
@@ -105,7 +105,7 @@ for _ in $(seq 50); do
     sleep 0.05
 done
 run 1 "CAIRN_CONTROLLERS=127.0.0.1:$sp" -- --timeout 700 broker list
-expect_err "cairnctl: no controller leader reachable within 700 ms (tried 127.0.0.1:$sp)"
+expect_err "cairnctl: no quorum: no controller leader reachable within 700 ms (tried 127.0.0.1:$sp)"
 
 if (( fails > 0 )); then
     echo "$fails check(s) failed" >&2
