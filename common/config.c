@@ -54,7 +54,7 @@ static const cfg_key_t cfg_keys[] = {
       "A broker not heard from for this long is fenced: its leaderships move to other in-sync replicas and it leaves every ISR." },
     { "broker.heartbeat.interval.ms", CFG_INT, OFF(broker_heartbeat_interval_ms), "250", 10, 600000, BRK, 0,
       "How often a broker heartbeats to the controller leader." },
-    { "controller.quorum.election.timeout.ms", CFG_INT, OFF(controller_quorum_election_timeout_ms), "150", 10, 600000, CTRL, 0,
+    { "controller.quorum.election.timeout.ms", CFG_INT, OFF(controller_quorum_election_timeout_ms), "100", 10, 600000, CTRL, 0,
       "Base Raft election timeout; each election waits a random time in [t, 2t)." },
     { "controller.quorum.heartbeat.interval.ms", CFG_INT, OFF(controller_quorum_heartbeat_interval_ms), "30", 1, 60000, CTRL, 0,
       "How often the Raft leader sends appends to idle followers." },

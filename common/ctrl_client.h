@@ -17,7 +17,7 @@
 #define CTRL_CLIENT_ATTEMPT_TIMEOUT_MS_DEFAULT 1000u
 #define CTRL_CLIENT_CALLS_MAX_DEFAULT 64u
 #define CTRL_CLIENT_BACKOFF_MIN_MS 20u
-#define CTRL_CLIENT_BACKOFF_MAX_MS 200u
+#define CTRL_CLIENT_BACKOFF_MAX_MS 50u
 /* Longest human message a callback can receive (why). */
 #define CTRL_CLIENT_WHY_MAX 512u
 
