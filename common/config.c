@@ -64,14 +64,10 @@ static const cfg_key_t cfg_keys[] = {
       "Take a metadata snapshot and truncate the Raft log after this many bytes of new records." },
     { "metadata.max.frame.bytes", CFG_INT, OFF(metadata_max_frame_bytes), "67108864", 65536, 1073741824, BOTH, 0,
       "Largest internal RPC frame accepted; a peer sending more is disconnected." },
-    { "num.partitions", CFG_INT, OFF(num_partitions), "1", 1, 10000, BOTH, 0,
+    { "num.partitions", CFG_INT, OFF(num_partitions), "1", 1, 10000, CTRL, 0,
       "Partitions of a topic created without an explicit count." },
-    { "default.replication.factor", CFG_INT, OFF(default_replication_factor), "1", 1, 16, BOTH, 0,
+    { "default.replication.factor", CFG_INT, OFF(default_replication_factor), "1", 1, 16, CTRL, 0,
       "Replication factor of a topic created without an explicit one." },
-    { "min.insync.replicas", CFG_INT, OFF(min_insync_replicas), "1", 1, 16, BOTH, 0,
-      "Fewest in-sync replicas with which an acks=all produce is accepted." },
-    { "auto.create.topics.enable", CFG_BOOL, OFF(auto_create_topics_enable), "true", 0, 0, BRK, 0,
-      "Create unknown topics on Metadata and Produce requests, with the defaults above." },
 };
 
 #define N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])

@@ -34,8 +34,6 @@ typedef struct cairn_config {
     int64_t metadata_max_frame_bytes;
     int64_t num_partitions;
     int64_t default_replication_factor;
-    int64_t min_insync_replicas;
-    bool auto_create_topics_enable;
 } cairn_config_t;
 
 /* Sets every field to its default. Strings are owned by cfg. */

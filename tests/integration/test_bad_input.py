@@ -39,8 +39,8 @@ bad_config(CONTROLLER_BIN, base + "broker.session.timeout.ms=soon\n", "broker.se
 bad_config(CONTROLLER_BIN, base.replace("metadata.log.dir=/tmp/never-created\n", ""), "metadata.log.dir")
 bad_config(CONTROLLER_BIN, base.replace("1@127.0.0.1:1", "one@nowhere"), "controller.quorum.voters")
 bad_config(BROKER_BIN, "node.id=1\nlisteners=PLAINTEXT://127.0.0.1:1\nlog.dirs=/tmp/x\n"
-           "controller.quorum.voters=1@127.0.0.1:1\nauto.create.topics.enable=maybe\n",
-           "auto.create.topics.enable")
+           "controller.quorum.voters=1@127.0.0.1:1\nbroker.heartbeat.interval.ms=often\n",
+           "broker.heartbeat.interval.ms")
 
 with Cluster(name="badinput") as c:
     c.up()

@@ -39,7 +39,7 @@ START_TEST(test_valid_file_and_defaults)
     ck_assert_int_eq(cfg.node_id, 2);
     ck_assert_int_eq(cfg.broker_session_timeout_ms, 3000);
     ck_assert_int_eq(cfg.broker_heartbeat_interval_ms, 250);
-    ck_assert(cfg.auto_create_topics_enable);
+    ck_assert_int_eq(cfg.num_partitions, 1);
     ck_assert_str_eq(cfg.metadata_log_dir, "/tmp/x");
     cairn_config_free(&cfg);
 }
@@ -64,7 +64,6 @@ START_TEST(test_bad_values_named)
         { "broker.session.timeout.ms=fast\n", "broker.session.timeout.ms" },
         { "broker.session.timeout.ms=5\n", "broker.session.timeout.ms" },
         { "num.partitions=99999999999999999999\n", "num.partitions" },
-        { "auto.create.topics.enable=yes\n", "auto.create.topics.enable" },
         { "log.level=loud\n", "log.level" },
         { "process.roles=broker\n", "process.roles" },
         { "listeners=127.0.0.1:9092\n", "listeners" },
