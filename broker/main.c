@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "controller_link.h"
+#include "daemon.h"
 #include "image.h"
 #include "log.h"
 
@@ -36,7 +37,6 @@ static int run(const cairn_config_t *cfg)
     controller_link_t *link = base && image
         ? controller_link_start(base, cfg, image, err, sizeof err) : NULL;
     if (!link) {
-        LOG_ERROR("broker", "cannot start: %s", err[0] ? err : "out of memory");
         fprintf(stderr, "cairn-broker: %s\n", err[0] ? err : "out of memory");
         md_image_free(image);
         if (base)
@@ -68,19 +68,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    /* A peer that vanishes mid-write must not kill the process. */
-    signal(SIGPIPE, SIG_IGN);
     cairn_config_t cfg;
-    char err[512];
-    cairn_config_defaults(&cfg);
-    if (cairn_config_load(argv[1], CAIRN_ROLE_BROKER, &cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "cairn-broker: %s\n", err);
-        cairn_config_free(&cfg);
-        return 2;
-    }
-    cairn_log_init("broker", (int)cfg.node_id,
-                   (cairn_log_level_t)cairn_log_level_parse(cfg.log_level));
-    int rc = run(&cfg);
+    int rc = cairn_daemon_init("cairn-broker", "broker", CAIRN_ROLE_BROKER, argv[1], &cfg);
+    if (rc == 0)
+        rc = run(&cfg);
     cairn_config_free(&cfg);
     return rc;
 }

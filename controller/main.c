@@ -2,7 +2,6 @@
  *   cairn-controller server.properties
  *   cairn-controller --help | --config-docs
  *   cairn-controller --dump-log METADATA_LOG_DIR */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 #include "config.h"
 #include "controller.h"
+#include "daemon.h"
 #include "dump.h"
 #include "log.h"
 
@@ -40,18 +40,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    /* A peer that vanishes mid-write must not kill the process. */
-    signal(SIGPIPE, SIG_IGN);
     cairn_config_t cfg;
-    char err[512];
-    cairn_config_defaults(&cfg);
-    if (cairn_config_load(argv[1], CAIRN_ROLE_CONTROLLER, &cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "cairn-controller: %s\n", err);
+    int rc = cairn_daemon_init("cairn-controller", "controller", CAIRN_ROLE_CONTROLLER,
+                               argv[1], &cfg);
+    if (rc != 0) {
         cairn_config_free(&cfg);
-        return 2;
+        return rc;
     }
-    cairn_log_init("controller", (int)cfg.node_id,
-                   (cairn_log_level_t)cairn_log_level_parse(cfg.log_level));
+    char err[512];
     struct event_base *base = event_base_new();
     if (!base) {
         LOG_ERROR("controller", "cannot create the event loop");
@@ -59,7 +55,6 @@ int main(int argc, char **argv)
     }
     controller_t *c = controller_start(base, &cfg, err, sizeof err);
     if (!c) {
-        LOG_ERROR("controller", "cannot start: %s", err);
         fprintf(stderr, "cairn-controller: %s\n", err);
         event_base_free(base);
         cairn_config_free(&cfg);

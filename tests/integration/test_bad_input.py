@@ -38,6 +38,7 @@ bad_config(CONTROLLER_BIN, base + "no.such.key=1\n", "no.such.key")
 bad_config(CONTROLLER_BIN, base + "broker.session.timeout.ms=soon\n", "broker.session.timeout.ms")
 bad_config(CONTROLLER_BIN, base.replace("metadata.log.dir=/tmp/never-created\n", ""), "metadata.log.dir")
 bad_config(CONTROLLER_BIN, base.replace("1@127.0.0.1:1", "one@nowhere"), "controller.quorum.voters")
+bad_config(CONTROLLER_BIN, base.replace("node.id=1", "node.id=4"), "node.id")
 bad_config(BROKER_BIN, "node.id=1\nlisteners=PLAINTEXT://127.0.0.1:1\nlog.dirs=/tmp/x\n"
            "controller.quorum.voters=1@127.0.0.1:1\nbroker.heartbeat.interval.ms=often\n",
            "broker.heartbeat.interval.ms")
