@@ -25,7 +25,8 @@ usage: $PROG COMMAND
 
 environment: CAIRN_HOME (default $ROOT/.cluster), CAIRN_BASE_PORT (9092),
   CAIRN_BUILD_DIR ($ROOT/build), CAIRN_SKIP_BUILD=1, CAIRN_UP_TIMEOUT_S (30),
-  CAIRN_STOP_GRACE_S (10)
+  CAIRN_STOP_GRACE_S (10), CAIRN_CONTROLLER_CONFIG / CAIRN_BROKER_CONFIG
+  (extra 'key=value;...' lines for every controller / broker)
 EOF
 }
 
@@ -124,6 +125,13 @@ write_properties() {   # ROLE ID N
             echo "metadata.log.dir=$dir/metadata"
         else
             echo "log.dirs=$dir/data"
+        fi
+        # Extra key=value lines for every process of a role, separated by
+        # ';' (e.g. CAIRN_CONTROLLER_CONFIG='log.level=debug;...').
+        local extra
+        if [[ $role == controller ]]; then extra=${CAIRN_CONTROLLER_CONFIG:-}; else extra=${CAIRN_BROKER_CONFIG:-}; fi
+        if [[ -n $extra ]]; then
+            tr ';' '\n' <<<"$extra"
         fi
     } >"$tmp"
     mv -f "$tmp" "$dir/server.properties"
