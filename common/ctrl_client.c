@@ -474,6 +474,9 @@ ctrl_client_t *ctrl_client_new(struct event_base *base, const cairn_voter_t *vot
     /* A dead voter is skipped at once: its refused connect fails the attempt
      * instead of holding it until the attempt timeout. */
     cc->rpc_opts.fail_fast = true;
+    /* A restarted voter is noticed within a few hundred ms. */
+    if (cc->rpc_opts.backoff_max_ms == 0)
+        cc->rpc_opts.backoff_max_ms = CTRL_CLIENT_RECONNECT_MAX_MS;
     cc->attempt_timeout_ms = opts && opts->attempt_timeout_ms ? opts->attempt_timeout_ms
                                                               : CTRL_CLIENT_ATTEMPT_TIMEOUT_MS_DEFAULT;
     cc->calls_max = opts && opts->calls_max ? opts->calls_max : CTRL_CLIENT_CALLS_MAX_DEFAULT;

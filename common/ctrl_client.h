@@ -18,6 +18,8 @@
 #define CTRL_CLIENT_CALLS_MAX_DEFAULT 64u
 #define CTRL_CLIENT_BACKOFF_MIN_MS 20u
 #define CTRL_CLIENT_BACKOFF_MAX_MS 50u
+/* Reconnect backoff cap of each voter's connection when opts leave it 0. */
+#define CTRL_CLIENT_RECONNECT_MAX_MS 250u
 /* Longest human message a callback can receive (why). */
 #define CTRL_CLIENT_WHY_MAX 512u
 

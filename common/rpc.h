@@ -111,8 +111,9 @@ typedef struct rpc_client_opts {
     uint32_t backoff_min_ms;       /* 0: 20 */
     uint32_t backoff_max_ms;       /* 0: 1000 */
     bool fail_fast;                /* unsent calls end with DISCONNECTED as soon as a
-                                      connect attempt fails, instead of waiting for
-                                      a later attempt or their timeout */
+                                      connect attempt fails, and new calls at once
+                                      while the next attempt is pending, instead of
+                                      waiting for a later attempt or their timeout */
 } rpc_client_opts_t;
 
 /* A client keeps one connection to host:port, connecting lazily and

@@ -59,6 +59,7 @@ struct rpc_client {
     struct event *retry_ev;      /* next connect attempt */
     uint32_t backoff_ms;         /* base of the next retry delay */
     uint32_t failures;           /* consecutive failed attempts */
+    bool connect_failed;         /* the last connect attempt failed (peer down) */
     uint32_t addr_index;         /* which resolved address to try next */
     uint64_t rng;
 
@@ -252,6 +253,7 @@ static bool client_conn_lost(rpc_client_t *c, const char *why)
         LOG_DEBUG("rpc", "cannot connect to %s (attempt %u): %s", c->address,
                   c->failures + 1, why);
     c->failures++;
+    c->connect_failed = !was_connected;
     client_drop_connection(c);
     client_schedule_retry(c);
     if (!was_connected && !c->opts.fail_fast)
@@ -271,6 +273,7 @@ static void client_on_connected(rpc_client_t *c)
 {
     c->state = CLIENT_CONNECTED;
     c->failures = 0;
+    c->connect_failed = false;
     c->backoff_ms = c->opts.backoff_min_ms;
     event_del(c->connect_ev);
     rpc_set_nodelay(bufferevent_getfd(c->bev));
@@ -544,9 +547,15 @@ int rpc_client_call(rpc_client_t *c, uint32_t type, const ProtobufCMessage *req,
         return CAIRN_ERR_CANCELLED;
     if (c->free_count == 0)
         return CAIRN_ERR_QUEUE_FULL;
+    bool fail_now = false;
     rpc_call_t *call = &c->calls[c->free_slots[c->free_count - 1]];
     CAIRN_ASSERT(call->id == 0 && call->unsent == NULL);
-    if (call->timer == NULL && timeout_ms > 0) {
+    /* fail_fast: the last connect attempt failed, so end the call at once
+     * (from the loop, through its timer) rather than queue it for the
+     * next attempt. */
+    if (c->opts.fail_fast && c->state == CLIENT_WAITING && c->connect_failed)
+        timeout_ms = 0, fail_now = true;
+    if (call->timer == NULL && (timeout_ms > 0 || fail_now)) {
         call->timer = evtimer_new(c->base, call_timeout_cb, call);
         if (call->timer == NULL)
             return CAIRN_ERR_NOMEM;
@@ -564,7 +573,7 @@ int rpc_client_call(rpc_client_t *c, uint32_t type, const ProtobufCMessage *req,
     call->sent = call->unsent == NULL;
     if (call->unsent != NULL)
         queue_append(c, call);
-    if (timeout_ms > 0) {
+    if (timeout_ms > 0 || fail_now) {
         struct timeval tv;
         timeval_from_ms(&tv, timeout_ms);
         evtimer_add(call->timer, &tv);

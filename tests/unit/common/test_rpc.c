@@ -632,6 +632,33 @@ START_TEST(test_call_with_no_server)
 }
 END_TEST
 
+START_TEST(test_fail_fast_with_no_server)
+{
+    /* fail_fast: a refused connect ends the pending call long before its
+     * timeout, and a call made while the next attempt is pending ends at
+     * once, not from inside rpc_client_call. */
+    struct event_base *base = event_base_new();
+    rpc_client_opts_t opts = { .backoff_min_ms = 500, .backoff_max_ms = 1000, .fail_fast = true };
+    rpc_client_t *c = client_to(base, unused_port(), &opts);
+    bool in_call = false;
+    result_t first = { .in_call = &in_call }, second = { .in_call = &in_call };
+    ck_assert_int_eq(do_call(c, DO_ECHO, 1, 10000, &first), 0);
+    ck_assert(run_until(base, pred_done, &first, 5000));
+    ck_assert_int_eq(first.err, CAIRN_ERR_DISCONNECTED);
+    uint64_t start_ms = cairn_mono_ms();
+    in_call = true;
+    ck_assert_int_eq(do_call(c, DO_ECHO, 1, 10000, &second), 0);
+    in_call = false;
+    ck_assert_int_eq(second.done, 0);
+    ck_assert(run_until(base, pred_done, &second, 5000));
+    ck_assert_int_eq(second.err, CAIRN_ERR_DISCONNECTED);
+    /* Well before the reconnect backoff (500 ms) or the timeout (10 s). */
+    ck_assert_uint_lt(second.done_ms - start_ms, 400);
+    rpc_client_free(c);
+    event_base_free(base);
+}
+END_TEST
+
 START_TEST(test_reconnect_after_server_restart)
 {
     struct event_base *base = event_base_new();
@@ -1199,6 +1226,7 @@ static Suite *rpc_suite(void)
     tcase_add_test(io, test_call_timeout);
     tcase_add_test(io, test_call_bounds);
     tcase_add_test(io, test_call_with_no_server);
+    tcase_add_test(io, test_fail_fast_with_no_server);
     tcase_add_test(io, test_reconnect_after_server_restart);
     tcase_add_test(io, test_reconnect_honours_backoff);
     tcase_add_test(io, test_pending_fail_on_disconnect);
