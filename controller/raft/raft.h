@@ -48,11 +48,14 @@ typedef struct raft_entry {
 
 typedef enum {
     RAFT_MSG_PREVOTE = 1,          /* term = candidate's term + 1, not persisted */
-    RAFT_MSG_PREVOTE_RESP = 2,
-    RAFT_MSG_VOTE = 3,             /* log_index/log_term = candidate's last entry */
+    RAFT_MSG_PREVOTE_RESP = 2,     /* term = the PREVOTE's term, whatever the responder's */
+    RAFT_MSG_VOTE = 3,             /* log_index/log_term = candidate's last entry;
+                                      hint = 1: leadership transfer (ignores leader stickiness) */
     RAFT_MSG_VOTE_RESP = 4,        /* reject = vote denied */
     RAFT_MSG_APPEND = 5,           /* log_index/log_term = entry before entries[0]; commit */
-    RAFT_MSG_APPEND_RESP = 6,      /* !reject: hint = match index; reject: hint = follower last index */
+    RAFT_MSG_APPEND_RESP = 6,      /* !reject: hint = match index; reject: hint = follower last index,
+                                      or lower where its term <= the rejected log_term, and
+                                      log_term = its term at hint; log_index echoes the APPEND's */
     RAFT_MSG_SNAPSHOT = 7,         /* log_index/log_term = snapshot's last entry; snapshot bytes */
     RAFT_MSG_SNAPSHOT_RESP = 8,    /* hint = snapshot index installed */
     RAFT_MSG_TIMEOUT_NOW = 9,      /* leadership transfer: start an election now */
