@@ -114,6 +114,11 @@ typedef struct rpc_client_opts {
                                       connect attempt fails, and new calls at once
                                       while the next attempt is pending, instead of
                                       waiting for a later attempt or their timeout */
+    /* Called on the loop thread when an established connection is lost (the
+     * peer closed or reset it); not for failed connect attempts. It must not
+     * free the client. May be NULL. */
+    void (*on_disconnect)(void *arg);
+    void *on_disconnect_arg;
 } rpc_client_opts_t;
 
 /* A client keeps one connection to host:port, connecting lazily and

@@ -256,6 +256,8 @@ static bool client_conn_lost(rpc_client_t *c, const char *why)
     c->connect_failed = !was_connected;
     client_drop_connection(c);
     client_schedule_retry(c);
+    if (was_connected && c->opts.on_disconnect)
+        c->opts.on_disconnect(c->opts.on_disconnect_arg);
     if (!was_connected && !c->opts.fail_fast)
         return false;
     /* fail_fast: a caller that can go elsewhere (another controller) learns

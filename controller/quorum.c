@@ -20,6 +20,11 @@
 #define QUORUM_WAITERS_MAX 65536
 #define QUORUM_ENTRIES_PER_MSG_MAX 4096
 
+typedef struct peer_ctx {
+    quorum_t *q;
+    uint32_t id;
+} peer_ctx_t;
+
 typedef struct waiter {
     uint64_t index;
     uint64_t term;
@@ -35,6 +40,7 @@ struct quorum {
     cairn_voter_t voters[CAIRN_MAX_VOTERS];
     char addresses[CAIRN_MAX_VOTERS][CAIRN_HOST_MAX + 8];
     rpc_client_t *peers[CAIRN_MAX_VOTERS];     /* NULL for self */
+    peer_ctx_t peer_ctx[CAIRN_MAX_VOTERS];
     size_t n_voters;
     uint32_t self;
     raft_t *raft;
@@ -353,6 +359,16 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
+/* A peer's connection died: if it was our leader, its process is most
+ * likely gone, so do not wait out a whole election timeout. */
+static void on_peer_disconnect(void *arg)
+{
+    peer_ctx_t *pc = arg;
+    LOG_DEBUG("quorum", "connection to controller %u lost", pc->id);
+    if (pc->q->raft)
+        raft_peer_down(pc->q->raft, pc->id, cairn_mono_ms());
+}
+
 static void trace_line(void *ctx, const char *line)
 {
     LOG_DEBUG("raft", "%s", line);
@@ -408,8 +424,12 @@ quorum_t *quorum_open(struct event_base *base, const cairn_config_t *cfg,
                                 .connect_timeout_ms = 500 };
     for (size_t i = 0; i < n_voters; i++) {
         snprintf(q->addresses[i], sizeof q->addresses[i], "%s:%u", voters[i].host, voters[i].port);
-        if (voters[i].id != q->self)
-            q->peers[i] = rpc_client_new(base, voters[i].host, voters[i].port, &copts);
+        if (voters[i].id == q->self)
+            continue;
+        q->peer_ctx[i] = (peer_ctx_t){ q, voters[i].id };
+        copts.on_disconnect = on_peer_disconnect;
+        copts.on_disconnect_arg = &q->peer_ctx[i];
+        q->peers[i] = rpc_client_new(base, voters[i].host, voters[i].port, &copts);
     }
     if (voter_slot(q, q->self) < 0) {
         snprintf(err, err_len, "config: bad value for 'node.id': %u is not in controller.quorum.voters", q->self);

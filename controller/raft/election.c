@@ -28,8 +28,28 @@ bool raft_election_leader_alive(const raft_t *r)
 {
     if (r->role == RAFT_LEADER)
         return true;
-    return r->leader_id != RAFT_NO_NODE &&
+    return r->leader_id != RAFT_NO_NODE && !r->leader_lost &&
            r->now_ms - r->leader_contact_ms < r->cfg.election_timeout_ms;
+}
+
+/* The host saw its connection to the leader die (the leader's process is
+ * gone, so the kernel closed its sockets). End the leader's lease and move
+ * the election timer close: a random delay in [0, t/4) keeps followers that
+ * noticed together from splitting the vote. Safety is untouched: PreVote
+ * still needs a majority that no longer hears the leader, and a leader that
+ * is alive keeps other followers' leases and reasserts itself with its next
+ * APPEND. */
+void raft_election_leader_lost(raft_t *r, uint32_t peer)
+{
+    if (r->role != RAFT_FOLLOWER || peer == RAFT_NO_NODE || peer != r->leader_id ||
+        r->leader_lost)
+        return;
+    r->leader_lost = true;
+    uint64_t soon = r->now_ms + next_random(r) % (r->cfg.election_timeout_ms / 4 + 1);
+    if (soon < r->election_deadline_ms)
+        r->election_deadline_ms = soon;
+    raft_trace(r, "lost leader n%u term %" PRIu64 ": election at t=%" PRIu64, peer, r->term,
+               r->election_deadline_ms);
 }
 
 /* With check-quorum a live leader holds a lease: votes that would depose it
@@ -60,6 +80,8 @@ void raft_become_follower(raft_t *r, uint64_t term, uint32_t leader)
     r->transfer_target = RAFT_NO_NODE;
     if (leader != RAFT_NO_NODE)
         r->leader_contact_ms = r->now_ms;
+    if (leader != RAFT_NO_NODE || changed)
+        r->leader_lost = false;
     raft_election_reset_timer(r);
     if (changed && leader != RAFT_NO_NODE)
         raft_trace(r, "became follower term %" PRIu64 " leader n%u", r->term, leader);

@@ -412,6 +412,13 @@ void raft_tick(raft_t *r, uint64_t now_ms)
     raft_check_invariants(r);
 }
 
+void raft_peer_down(raft_t *r, uint32_t peer, uint64_t now_ms)
+{
+    set_time(r, now_ms);
+    raft_election_leader_lost(r, peer);
+    raft_check_invariants(r);
+}
+
 static int propose_check(const raft_t *r, const uint8_t *data, size_t len)
 {
     if (r->role != RAFT_LEADER || r->transfer_target != RAFT_NO_NODE)

@@ -151,6 +151,12 @@ int raft_step(raft_t *r, const raft_msg_t *msg, uint64_t now_ms);
 /* Advances time: election timeouts, heartbeats, check-quorum. */
 void raft_tick(raft_t *r, uint64_t now_ms);
 
+/* The host's connection to peer died (reset or closed by the peer's
+ * kernel: its process is gone). If peer is this follower's leader, the
+ * election starts within a quarter of the election timeout instead of a
+ * whole one. Only a hint: safety never depends on it. */
+void raft_peer_down(raft_t *r, uint32_t peer, uint64_t now_ms);
+
 /* Appends data (copied) as a NORMAL entry; *index_out gets its index.
  * It is committed when raft_update.committed contains that index in the
  * current term; if leadership is lost first it may never commit. */

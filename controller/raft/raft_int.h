@@ -116,6 +116,7 @@ struct raft {
     uint64_t election_deadline_ms;
     uint64_t heartbeat_due_ms;
     uint64_t leader_contact_ms;  /* last APPEND/SNAPSHOT from the leader */
+    bool leader_lost;            /* the host saw the leader's connection die */
 
     raft_progress_t prs[RAFT_MAX_VOTERS];
     size_t n_prs;
@@ -171,6 +172,7 @@ uint64_t raft_progress_quorum_match(const raft_t *r);
 /* election.c */
 void raft_election_reset_timer(raft_t *r);
 bool raft_election_leader_alive(const raft_t *r);
+void raft_election_leader_lost(raft_t *r, uint32_t peer);
 bool raft_election_in_lease(const raft_t *r);
 void raft_become_follower(raft_t *r, uint64_t term, uint32_t leader);
 void raft_election_campaign(raft_t *r, bool transfer);

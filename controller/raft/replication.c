@@ -139,6 +139,7 @@ bool raft_repl_accept_leader(raft_t *r, const raft_msg_t *m)
     if (r->role != RAFT_FOLLOWER || r->leader_id != m->from)
         raft_become_follower(r, r->term, m->from);
     r->leader_contact_ms = r->now_ms;
+    r->leader_lost = false;
     raft_election_reset_timer(r);
     return true;
 }

@@ -315,4 +315,8 @@ void sim_node_crash(sim_t *s, sim_node_t *nd, const char *how)
     nd->was_leader = false;
     nd->restart_ms = s->now_ms + sim_range(&s->rng, 10, s->p.down_max_ms);
     s->stats.crashes++;
+    /* Most peers hold a connection that the dead process's kernel resets. */
+    for (uint32_t j = 1; j <= s->p.n_nodes; j++)
+        if (j != nd->id && s->nodes[j].r && sim_chance(&s->rng, 700))
+            raft_peer_down(s->nodes[j].r, nd->id, s->now_ms);
 }

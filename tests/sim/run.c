@@ -168,6 +168,12 @@ static void partition_event(sim_t *s)
             net->cut[a][b] = a != b && (kind < 2 ? side[a] != side[b]
                                                  : sim_chance(&s->rng, 300));
     }
+    /* Some cut links also reset their connection although both ends live:
+     * the hint must never cost safety. */
+    for (uint32_t a = 1; a <= n; a++)
+        for (uint32_t b = 1; b <= n; b++)
+            if (net->cut[a][b] && s->nodes[b].r && sim_chance(&s->rng, 200))
+                raft_peer_down(s->nodes[b].r, a, s->now_ms);
     s->heal_ms = s->now_ms + sim_range(&s->rng, 50, s->p.partition_max_ms);
     s->stats.partitions++;
     sim_tracef(s, "sim partition kind %" PRIu64 " sides %s", kind, desc);

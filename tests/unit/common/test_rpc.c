@@ -691,6 +691,33 @@ START_TEST(test_reconnect_after_server_restart)
 }
 END_TEST
 
+static void count_cb(void *arg)
+{
+    (*(int *)arg)++;
+}
+
+/* on_disconnect fires once when an established connection is lost, never
+ * for connect attempts that fail afterwards. */
+START_TEST(test_on_disconnect_once_per_connection)
+{
+    struct event_base *base = event_base_new();
+    srv_state_t st;
+    srv_start(&st, base, 0, NULL);
+    int lost = 0;
+    rpc_client_opts_t opts = { .backoff_min_ms = 10, .backoff_max_ms = 20,
+                               .on_disconnect = count_cb, .on_disconnect_arg = &lost };
+    rpc_client_t *c = client_to(base, rpc_server_port(st.srv), &opts);
+    assert_echo(base, c, 1);
+    ck_assert_int_eq(lost, 0);
+    rpc_server_free(st.srv);
+    ck_assert(run_until_count(base, &lost, 1, 2000));
+    run_for(base, 150);   /* several refused reconnects */
+    ck_assert_int_eq(lost, 1);
+    rpc_client_free(c);
+    event_base_free(base);
+}
+END_TEST
+
 START_TEST(test_reconnect_honours_backoff)
 {
     struct event_base *base = event_base_new();
@@ -1229,6 +1256,7 @@ static Suite *rpc_suite(void)
     tcase_add_test(io, test_fail_fast_with_no_server);
     tcase_add_test(io, test_reconnect_after_server_restart);
     tcase_add_test(io, test_reconnect_honours_backoff);
+    tcase_add_test(io, test_on_disconnect_once_per_connection);
     tcase_add_test(io, test_pending_fail_on_disconnect);
     tcase_add_test(io, test_deferred_reply);
     tcase_add_test(io, test_reply_to_closed_conn_dropped);

@@ -1,6 +1,7 @@
 /* Scenario tests for the Raft core (controller/raft): elections and
  * PreVote, vote durability, replication and truncation, the current-term
- * commit rule, check-quorum, snapshots, leadership transfer, bad input. */
+ * commit rule, the lost-connection hint, check-quorum, snapshots,
+ * leadership transfer, bad input. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -484,6 +485,56 @@ START_TEST(test_uncommitted_bound)
 }
 END_TEST
 
+/* ---- lost-connection hint ----------------------------------------------- */
+
+/* Followers told that the leader's connection died campaign within a
+ * quarter of the election timeout instead of a whole one. */
+START_TEST(test_peer_down_fast_election)
+{
+    fx_t f;
+    fx_init(&f, 3, true, true);
+    fx_elect(&f, 1);
+    fx_crash(&f, 1);
+    fx_trace_clear(&f);
+    raft_peer_down(R(2), 1, f.now_ms);
+    raft_peer_down(R(3), 1, f.now_ms);
+    ck_assert(fx_traced(&f, "n2 lost leader n1 term 1"));
+    fx_run(&f, FX_ELECTION_MS / 2);
+    uint32_t l = fx_leader(&f);
+    if (l != 2 && l != 3)
+        fx_trace_dump(&f);
+    ck_assert(l == 2 || l == 3);
+    ck_assert_uint_eq(raft_term(R(l)), 2);
+    fx_free(&f);
+}
+END_TEST
+
+/* A reset connection to a leader that is still alive costs nothing: the
+ * other follower still hears it and refuses PreVote, and the hint about a
+ * peer that is not the leader is ignored. */
+START_TEST(test_peer_down_spurious_is_safe)
+{
+    fx_t f;
+    fx_init(&f, 3, true, true);
+    fx_elect(&f, 1);
+    fx_trace_clear(&f);
+    raft_peer_down(R(2), 3, f.now_ms);
+    ck_assert(!fx_traced(&f, "lost leader"));
+    raft_peer_down(R(2), 1, f.now_ms);
+    fx_cut(&f, 1, 2, true);
+    fx_run(&f, FX_ELECTION_MS / 2);
+    ck_assert(fx_traced(&f, "n2 became precandidate term 1 prevote term 2"));
+    ck_assert(fx_traced(&f, "reject live leader"));
+    fx_cut(&f, 1, 2, false);
+    fx_run(&f, 3 * FX_ELECTION_MS);
+    for (uint32_t id = 1; id <= 3; id++) {
+        ck_assert_uint_eq(raft_term(R(id)), 1);
+        ck_assert_uint_eq(raft_leader(R(id)), 1);
+    }
+    fx_free(&f);
+}
+END_TEST
+
 /* ---- check-quorum ------------------------------------------------------- */
 
 START_TEST(test_check_quorum_step_down)
@@ -767,6 +818,10 @@ static Suite *raft_suite(void)
     tcase_add_test(tc, test_leader_counts_only_persisted);
     tcase_add_test(tc, test_uncommitted_bound);
     tcase_add_test(tc, test_restart_recovers_log);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("peer_down");
+    tcase_add_test(tc, test_peer_down_fast_election);
+    tcase_add_test(tc, test_peer_down_spurious_is_safe);
     suite_add_tcase(s, tc);
     tc = tcase_create("check_quorum");
     tcase_add_test(tc, test_check_quorum_step_down);
