@@ -1,7 +1,7 @@
 /* Admin RPC (DESIGN §6): cluster status, topic create/delete/list/describe,
- * broker list. Reads are served by a ready leader from its image; writes are
- * planned against the image, proposed through Raft and answered once
- * committed and applied. */
+ * partition creation, broker list. Reads are served by a ready leader from
+ * its image; writes are planned against the image, proposed through Raft
+ * and answered once committed and applied. */
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +21,20 @@ struct admin {
     size_t n_pending;              /* writes proposed, not yet answered */
 };
 
+typedef enum {
+    WRITE_CREATE_TOPIC,
+    WRITE_DELETE_TOPIC,
+    WRITE_CREATE_PARTITIONS,
+} write_kind_t;
+
+/* A write proposed and not yet answered; also, on the stack, the
+ * description of one refused before it was proposed. */
 typedef struct pending_write {
     admin_t *admin;
     deferred_reply_t reply;
+    write_kind_t kind;
     char *topic;                   /* name the write is about */
-    bool is_create;
+    int32_t total_count;           /* WRITE_CREATE_PARTITIONS: requested count */
 } pending_write_t;
 
 admin_t *admin_new(controller_t *c)
@@ -250,41 +259,99 @@ static void describe_topic(admin_t *a, rpc_conn_t *conn, const rpc_frame_t *fram
 
 /* ---- writes ------------------------------------------------------------ */
 
+/* Each write answers with its own response type: a creation with the topic
+ * as committed, a deletion with the status alone. */
 static void reply_write(pending_write_t *pw, int code, const char *message)
 {
     controller_t *c = pw->admin->c;
     Cairn__Status st;
     controller_status(c, &st, code, message);
-    if (pw->is_create) {
+    const md_topic_t *t = NULL;
+    if (code == CAIRN_ERR_OK && pw->kind != WRITE_DELETE_TOPIC)
+        t = md_image_topic(c->image, pw->topic);
+    Cairn__TopicDescription *d = t ? build_topic(t, true) : NULL;
+    switch (pw->kind) {
+    case WRITE_CREATE_TOPIC: {
         Cairn__CreateTopicResponse resp = CAIRN__CREATE_TOPIC_RESPONSE__INIT;
         resp.status = &st;
-        const md_topic_t *t = code == CAIRN_ERR_OK ? md_image_topic(c->image, pw->topic) : NULL;
-        resp.topic = t ? build_topic(t, true) : NULL;
+        resp.topic = d;
         deferred_reply_send(&pw->reply, &resp.base);
-        free_topic(resp.topic);
-    } else {
+        break;
+    }
+    case WRITE_CREATE_PARTITIONS: {
+        Cairn__CreatePartitionsResponse resp = CAIRN__CREATE_PARTITIONS_RESPONSE__INIT;
+        resp.status = &st;
+        resp.topic = d;
+        deferred_reply_send(&pw->reply, &resp.base);
+        break;
+    }
+    case WRITE_DELETE_TOPIC: {
         Cairn__DeleteTopicResponse resp = CAIRN__DELETE_TOPIC_RESPONSE__INIT;
         resp.status = &st;
         deferred_reply_send(&pw->reply, &resp.base);
+        break;
     }
+    }
+    free_topic(d);
+}
+
+/* Answers a write refused before it was proposed (undecodable, not the
+ * leader, refused by the planner, no room). */
+static void reply_now(admin_t *a, rpc_conn_t *conn, const rpc_frame_t *frame,
+                      write_kind_t kind, int code, const char *message)
+{
+    pending_write_t tmp = { .admin = a, .kind = kind };
+    deferred_reply_init(&tmp.reply, conn, frame);
+    reply_write(&tmp, code, message);
+}
+
+/* The batch committed but the image refused it: a change committed after
+ * this one was planned won the race. Reports what the image says now;
+ * *text stays NULL unless a message more precise than the code's fits. */
+static int lost_race_code(const pending_write_t *pw, char *msg, size_t len,
+                          const char **text)
+{
+    switch (pw->kind) {
+    case WRITE_CREATE_TOPIC: return CAIRN_ERR_TOPIC_EXISTS;
+    case WRITE_DELETE_TOPIC: return CAIRN_ERR_UNKNOWN_TOPIC;
+    case WRITE_CREATE_PARTITIONS: break;
+    }
+    /* Another grow, or a delete (and maybe a re-create), committed first:
+     * the batch's partition numbers or topic id are no longer current. */
+    const md_topic_t *t = md_image_topic(pw->admin->c->image, pw->topic);
+    if (t == NULL)
+        return CAIRN_ERR_UNKNOWN_TOPIC;
+    snprintf(msg, len, "topic %s changed concurrently and now has %zu partitions",
+             pw->topic, t->n_partitions);
+    *text = msg;
+    return CAIRN_ERR_INVALID_PARTITIONS;
+}
+
+static void log_committed(const pending_write_t *pw, uint64_t index)
+{
+    if (pw->kind == WRITE_CREATE_PARTITIONS)
+        LOG_INFO("admin", "grew topic '%s' to %d partitions, committed at index %llu",
+                 pw->topic, pw->total_count, (unsigned long long)index);
+    else
+        LOG_INFO("admin", "%s topic '%s' committed at index %llu",
+                 pw->kind == WRITE_CREATE_TOPIC ? "created" : "deleted", pw->topic,
+                 (unsigned long long)index);
 }
 
 static void on_write_committed(int err, uint64_t index, int apply_rc, void *arg)
 {
     pending_write_t *pw = arg;
-    char msg[160];
+    char msg[384];                 /* a topic name (<= 249 bytes) in a sentence */
     int code = err;
     const char *text = NULL;
     if (err == CAIRN_ERR_OK && apply_rc != 0) {
-        /* A concurrent change won the race; report what the image says. */
-        code = pw->is_create ? CAIRN_ERR_TOPIC_EXISTS : CAIRN_ERR_UNKNOWN_TOPIC;
+        code = lost_race_code(pw, msg, sizeof msg, &text);
     } else if (err == CAIRN_ERR_NO_QUORUM) {
         snprintf(msg, sizeof msg, "no quorum: write not committed within %lld ms",
                  (long long)pw->admin->c->cfg->controller_quorum_request_timeout_ms);
         text = msg;
     } else if (err == CAIRN_ERR_OK) {
-        LOG_INFO("admin", "%s topic '%s' committed at index %llu",
-                 pw->is_create ? "created" : "deleted", pw->topic, (unsigned long long)index);
+        log_committed(pw, index);
     }
     reply_write(pw, code, text);
     pw->admin->n_pending--;
@@ -292,24 +359,25 @@ static void on_write_committed(int err, uint64_t index, int apply_rc, void *arg)
     free(pw);
 }
 
-/* Proposes batch and answers when committed; takes ownership of batch. */
+/* Proposes batch (taken) for the write described by what (borrowed: its
+ * topic is copied) and answers when it is committed. */
 static void propose_write(admin_t *a, rpc_conn_t *conn, const rpc_frame_t *frame,
-                          md_batch_t *batch, const char *topic, bool is_create)
+                          const pending_write_t *what, md_batch_t *batch)
 {
     pending_write_t *pw = calloc(1, sizeof *pw);
-    char *name = strdup(topic);
+    char *name = strdup(what->topic);
     if (!pw || !name || a->n_pending >= ADMIN_PENDING_MAX) {
         free(pw);
         free(name);
         md_batch_free(batch);
-        pending_write_t tmp = { .admin = a, .is_create = is_create };
-        deferred_reply_init(&tmp.reply, conn, frame);
-        reply_write(&tmp, CAIRN_ERR_QUEUE_FULL, "too many admin writes in flight");
+        reply_now(a, conn, frame, what->kind, CAIRN_ERR_QUEUE_FULL,
+                  "too many admin writes in flight");
         return;
     }
     pw->admin = a;
+    pw->kind = what->kind;
     pw->topic = name;
-    pw->is_create = is_create;
+    pw->total_count = what->total_count;
     deferred_reply_init(&pw->reply, conn, frame);
     uint32_t timeout_ms = (uint32_t)a->c->cfg->controller_quorum_request_timeout_ms;
     int rc = quorum_propose(a->c->quorum, batch->data, batch->len, timeout_ms,
@@ -324,21 +392,30 @@ static void propose_write(admin_t *a, rpc_conn_t *conn, const rpc_frame_t *frame
     a->n_pending++;
 }
 
+/* Proposes a planned write, or answers the planner's refusal. */
+static void submit_write(admin_t *a, rpc_conn_t *conn, const rpc_frame_t *frame,
+                         const pending_write_t *what, int plan_rc, md_batch_t *batch,
+                         const char *why)
+{
+    if (plan_rc != CAIRN_ERR_OK)
+        reply_now(a, conn, frame, what->kind, plan_rc, why[0] ? why : NULL);
+    else
+        propose_write(a, conn, frame, what, batch);
+}
+
 static void create_topic(admin_t *a, rpc_conn_t *conn, const rpc_frame_t *frame)
 {
     Cairn__CreateTopicRequest *req =
         cairn__create_topic_request__unpack(NULL, frame->body_len, frame->body);
-    pending_write_t tmp = { .admin = a, .is_create = true };
     if (!req || req->n_configs > ADMIN_CONFIGS_MAX) {
-        deferred_reply_init(&tmp.reply, conn, frame);
-        reply_write(&tmp, CAIRN_ERR_INVALID_REQUEST, "undecodable or oversized request");
+        reply_now(a, conn, frame, WRITE_CREATE_TOPIC, CAIRN_ERR_INVALID_REQUEST,
+                  "undecodable or oversized request");
         if (req)
             cairn__create_topic_request__free_unpacked(req, NULL);
         return;
     }
     if (!quorum_leader_ready(a->c->quorum)) {
-        deferred_reply_init(&tmp.reply, conn, frame);
-        reply_write(&tmp, CAIRN_ERR_NOT_LEADER, NULL);
+        reply_now(a, conn, frame, WRITE_CREATE_TOPIC, CAIRN_ERR_NOT_LEADER, NULL);
         cairn__create_topic_request__free_unpacked(req, NULL);
         return;
     }
@@ -362,12 +439,8 @@ static void create_topic(admin_t *a, rpc_conn_t *conn, const rpc_frame_t *frame)
     md_batch_t batch = { 0 };
     char why[256] = "";
     int rc = md_plan_create_topic(a->c->image, &ct, &batch, why, sizeof why);
-    if (rc != CAIRN_ERR_OK) {
-        deferred_reply_init(&tmp.reply, conn, frame);
-        reply_write(&tmp, rc, why[0] ? why : NULL);
-    } else {
-        propose_write(a, conn, frame, &batch, req->name, true);
-    }
+    pending_write_t what = { .kind = WRITE_CREATE_TOPIC, .topic = req->name };
+    submit_write(a, conn, frame, &what, rc, &batch, why);
     cairn__create_topic_request__free_unpacked(req, NULL);
 }
 
@@ -375,26 +448,45 @@ static void delete_topic(admin_t *a, rpc_conn_t *conn, const rpc_frame_t *frame)
 {
     Cairn__DeleteTopicRequest *req =
         cairn__delete_topic_request__unpack(NULL, frame->body_len, frame->body);
-    pending_write_t tmp = { .admin = a, .is_create = false };
-    deferred_reply_init(&tmp.reply, conn, frame);
     if (!req) {
-        reply_write(&tmp, CAIRN_ERR_INVALID_REQUEST, "undecodable request");
+        reply_now(a, conn, frame, WRITE_DELETE_TOPIC, CAIRN_ERR_INVALID_REQUEST,
+                  "undecodable request");
         return;
     }
     if (!quorum_leader_ready(a->c->quorum)) {
-        reply_write(&tmp, CAIRN_ERR_NOT_LEADER, NULL);
+        reply_now(a, conn, frame, WRITE_DELETE_TOPIC, CAIRN_ERR_NOT_LEADER, NULL);
     } else {
         md_batch_t batch = { 0 };
         char why[256] = "";
         int rc = md_plan_delete_topic(a->c->image, req->name, &batch, why, sizeof why);
-        if (rc != CAIRN_ERR_OK) {
-            reply_write(&tmp, rc, why[0] ? why : NULL);
-        } else {
-            rpc_conn_unref(tmp.reply.conn);
-            propose_write(a, conn, frame, &batch, req->name, false);
-        }
+        pending_write_t what = { .kind = WRITE_DELETE_TOPIC, .topic = req->name };
+        submit_write(a, conn, frame, &what, rc, &batch, why);
     }
     cairn__delete_topic_request__free_unpacked(req, NULL);
+}
+
+/* Kafka's CreatePartitions, one topic per request. */
+static void create_partitions(admin_t *a, rpc_conn_t *conn, const rpc_frame_t *frame)
+{
+    Cairn__CreatePartitionsRequest *req =
+        cairn__create_partitions_request__unpack(NULL, frame->body_len, frame->body);
+    if (!req) {
+        reply_now(a, conn, frame, WRITE_CREATE_PARTITIONS, CAIRN_ERR_INVALID_REQUEST,
+                  "undecodable request");
+        return;
+    }
+    if (!quorum_leader_ready(a->c->quorum)) {
+        reply_now(a, conn, frame, WRITE_CREATE_PARTITIONS, CAIRN_ERR_NOT_LEADER, NULL);
+    } else {
+        md_batch_t batch = { 0 };
+        char why[256] = "";
+        int rc = md_plan_create_partitions(a->c->image, req->name, req->total_count, &batch,
+                                           why, sizeof why);
+        pending_write_t what = { .kind = WRITE_CREATE_PARTITIONS, .topic = req->name,
+                                 .total_count = req->total_count };
+        submit_write(a, conn, frame, &what, rc, &batch, why);
+    }
+    cairn__create_partitions_request__free_unpacked(req, NULL);
 }
 
 bool admin_handle(admin_t *a, rpc_conn_t *conn, const rpc_frame_t *frame)
@@ -403,6 +495,7 @@ bool admin_handle(admin_t *a, rpc_conn_t *conn, const rpc_frame_t *frame)
     case CAIRN__RPC_TYPE__RPC_CLUSTER_STATUS: cluster_status(a, conn, frame); return true;
     case CAIRN__RPC_TYPE__RPC_CREATE_TOPIC: create_topic(a, conn, frame); return true;
     case CAIRN__RPC_TYPE__RPC_DELETE_TOPIC: delete_topic(a, conn, frame); return true;
+    case CAIRN__RPC_TYPE__RPC_CREATE_PARTITIONS: create_partitions(a, conn, frame); return true;
     case CAIRN__RPC_TYPE__RPC_LIST_TOPICS: list_topics(a, conn, frame); return true;
     case CAIRN__RPC_TYPE__RPC_DESCRIBE_TOPIC: describe_topic(a, conn, frame); return true;
     case CAIRN__RPC_TYPE__RPC_LIST_BROKERS: list_brokers(a, conn, frame); return true;

@@ -62,6 +62,7 @@ typedef struct ctl_request {
         Cairn__DeleteTopicRequest del;
         Cairn__ListTopicsRequest list;
         Cairn__DescribeTopicRequest describe;
+        Cairn__CreatePartitionsRequest alter;
         Cairn__ListBrokersRequest brokers;
     } msg;
     Cairn__ConfigEntry configs[CTL_CONFIGS_MAX];
@@ -86,6 +87,18 @@ static void build_create(const ctl_args_t *a, ctl_request_t *rq)
     rq->response = &cairn__create_topic_response__descriptor;
     rq->is_write = true;
     snprintf(rq->what, sizeof rq->what, "create topic '%s'", a->topic);
+}
+
+/* Kafka's kafka-topics --alter --partitions: a CreatePartitions request. */
+static void build_alter(const ctl_args_t *a, ctl_request_t *rq)
+{
+    cairn__create_partitions_request__init(&rq->msg.alter);
+    rq->msg.alter.name = (char *)a->topic;
+    rq->msg.alter.total_count = a->partitions;
+    rq->type = CAIRN__RPC_TYPE__RPC_CREATE_PARTITIONS;
+    rq->response = &cairn__create_partitions_response__descriptor;
+    rq->is_write = true;
+    snprintf(rq->what, sizeof rq->what, "alter topic '%s'", a->topic);
 }
 
 static void build_request(const ctl_args_t *a, ctl_request_t *rq)
@@ -121,6 +134,9 @@ static void build_request(const ctl_args_t *a, ctl_request_t *rq)
         rq->response = &cairn__delete_topic_response__descriptor;
         rq->is_write = true;
         snprintf(rq->what, sizeof rq->what, "delete topic '%s'", a->topic);
+        break;
+    case CTL_CMD_TOPIC_ALTER:
+        build_alter(a, rq);
         break;
     case CTL_CMD_BROKER_LIST:
         cairn__list_brokers_request__init(&rq->msg.brokers);
@@ -243,6 +259,14 @@ static int render(const ctl_args_t *a, const ctl_request_t *rq, const ProtobufCM
     case CTL_CMD_TOPIC_DELETE:
         printf("Deleted topic %s.\n", a->topic);
         break;
+    case CTL_CMD_TOPIC_ALTER: {
+        /* The topic as committed, printed like 'topic describe'. */
+        const Cairn__CreatePartitionsResponse *r = (const Cairn__CreatePartitionsResponse *)m;
+        if (!r->topic)
+            return malformed(rq->what);
+        rc = ctl_print_topic(stdout, r->topic, a->json);
+        break;
+    }
     case CTL_CMD_TOPIC_LIST:
         rc = ctl_print_topic_list(stdout, (const Cairn__ListTopicsResponse *)m, a->json);
         break;

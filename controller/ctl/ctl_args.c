@@ -244,6 +244,7 @@ static const ctl_command_spec_t ctl_commands[] = {
     { "topic", "list", CTL_CMD_TOPIC_LIST, false, true },
     { "topic", "describe", CTL_CMD_TOPIC_DESCRIBE, true, true },
     { "topic", "delete", CTL_CMD_TOPIC_DELETE, true, false },
+    { "topic", "alter", CTL_CMD_TOPIC_ALTER, true, true },
     { "broker", "list", CTL_CMD_BROKER_LIST, false, true },
 };
 
@@ -271,21 +272,21 @@ static const ctl_command_spec_t *find_command(const ctl_scan_t *sc, char *err, s
     return NULL;
 }
 
-/* Checks the words and options found against the command's shape. */
-static int apply_command(const ctl_scan_t *sc, const ctl_command_spec_t *c, ctl_args_t *out,
+/* --partitions is the count for 'topic create' and the new total for
+ * 'topic alter' (kafka-topics --alter --partitions); the other creation
+ * options have no alter counterpart. */
+static int topic_options(const ctl_scan_t *sc, ctl_cmd_t cmd, ctl_args_t *out,
                          char *err, size_t err_len)
 {
-    size_t want = c->takes_name ? 3 : 2;
-    if (sc->n_words < want)
-        return fail(err, err_len, "'%s %s' needs a topic name", c->group, c->verb);
-    if (sc->n_words > want)
-        return fail(err, err_len, "unexpected argument '%s'", sc->words[want]);
-    if (sc->json && !c->takes_json)
-        return fail(err, err_len, "--json does not apply to '%s %s'", c->group, c->verb);
-    bool create = c->cmd == CTL_CMD_TOPIC_CREATE;
-    if (!create && (sc->partitions || sc->replication_factor || out->n_configs))
-        return fail(err, err_len, "--partitions, --replication-factor and --config "
-                    "apply only to 'topic create'");
+    bool create = cmd == CTL_CMD_TOPIC_CREATE, alter = cmd == CTL_CMD_TOPIC_ALTER;
+    if (!create && (sc->replication_factor || out->n_configs))
+        return fail(err, err_len, "--replication-factor and --config apply only to "
+                    "'topic create'");
+    if (!create && !alter && sc->partitions)
+        return fail(err, err_len, "--partitions applies only to 'topic create' and "
+                    "'topic alter'");
+    if (alter && !sc->partitions)
+        return fail(err, err_len, "'topic alter' needs --partitions N");
     uint64_t v;
     if (sc->partitions) {
         if (parse_uint(sc->partitions, 1, INT32_MAX, &v) != 0)
@@ -299,6 +300,22 @@ static int apply_command(const ctl_scan_t *sc, const ctl_command_spec_t *c, ctl_
                         sc->replication_factor, CTL_REPLICATION_FACTOR_MAX);
         out->replication_factor = (int32_t)v;
     }
+    return 0;
+}
+
+/* Checks the words and options found against the command's shape. */
+static int apply_command(const ctl_scan_t *sc, const ctl_command_spec_t *c, ctl_args_t *out,
+                         char *err, size_t err_len)
+{
+    size_t want = c->takes_name ? 3 : 2;
+    if (sc->n_words < want)
+        return fail(err, err_len, "'%s %s' needs a topic name", c->group, c->verb);
+    if (sc->n_words > want)
+        return fail(err, err_len, "unexpected argument '%s'", sc->words[want]);
+    if (sc->json && !c->takes_json)
+        return fail(err, err_len, "--json does not apply to '%s %s'", c->group, c->verb);
+    if (topic_options(sc, c->cmd, out, err, err_len) != 0)
+        return -1;
     if (c->takes_name) {
         out->topic = sc->words[2];
         if (out->topic[0] == '\0')
@@ -361,6 +378,7 @@ void ctl_usage(FILE *out)
           "  topic list [--json]\n"
           "  topic describe NAME [--json]      partitions, leaders, replicas, ISR\n"
           "  topic delete NAME\n"
+          "  topic alter NAME --partitions N [--json]  grow the topic to N partitions\n"
           "  broker list [--json]\n"
           "\n"
           "options:\n"

@@ -27,6 +27,7 @@ typedef enum {
     CTL_CMD_TOPIC_LIST,
     CTL_CMD_TOPIC_DESCRIBE,
     CTL_CMD_TOPIC_DELETE,
+    CTL_CMD_TOPIC_ALTER,
     CTL_CMD_BROKER_LIST,
 } ctl_cmd_t;
 
@@ -39,7 +40,7 @@ typedef struct ctl_args {
     ctl_cmd_t cmd;
     bool json;
     const char *topic;             /* borrowed from argv; NULL unless the command names one */
-    int32_t partitions;            /* 0: the controller's num.partitions */
+    int32_t partitions;            /* create: 0 means num.partitions; alter: new total */
     int32_t replication_factor;    /* 0: the controller's default.replication.factor */
     ctl_config_kv_t configs[CTL_CONFIGS_MAX];
     size_t n_configs;

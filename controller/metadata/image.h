@@ -90,6 +90,10 @@ const md_topic_t *md_image_topic_by_id(const md_image_t *img, const uint8_t id[M
 /* active = registered, unfenced and not in controlled shutdown. */
 bool md_broker_active(const md_broker_t *b);
 
+/* Kafka's topic name rules: 1..249 characters of [a-zA-Z0-9._-], not "."
+ * or "..". Returns 0, or -1 with a reason in why (may be NULL). */
+int md_topic_name_check(const char *name, char *why, size_t why_len);
+
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into out (37 bytes). */
 void md_uuid_format(const uint8_t id[MD_UUID_LEN], char out[37]);
 

@@ -90,7 +90,6 @@ void md_state_free(md_state_t *st);
 
 /* Record and snapshot validation shared by apply and load. Each returns 0,
  * or -1 with a reason in why. */
-int md_topic_name_check(const char *name, char *why, size_t why_len);
 int md_topic_id_check(const ProtobufCBinaryData *id, char *why, size_t why_len);
 int md_config_entries_check(Cairn__ConfigEntry *const *c, size_t n,
                             char *why, size_t why_len);
@@ -127,6 +126,12 @@ int md_topic_config_check(const char *name, const char *value, char *why, size_t
  * 1 <= rf <= active broker count, 1 <= partitions. */
 void md_assign_replicas(const md_image_t *img, int32_t partitions, int32_t rf,
                         int32_t *replicas);
+/* The same for count partitions added to t: fills replicas[i * rf + j] for
+ * partition t->n_partitions + i, continuing t's round-robin from where its
+ * partition 0 started. Precondition: t has at least one partition,
+ * 1 <= rf <= active broker count, 1 <= count. */
+void md_assign_more_replicas(const md_image_t *img, const md_topic_t *t, int32_t count,
+                             int32_t rf, int32_t *replicas);
 size_t md_active_broker_count(const md_image_t *img);
 /* Partitions over all topics, kept up to date by apply and load. */
 size_t md_image_partition_total(const md_image_t *img);

@@ -43,6 +43,18 @@ int md_plan_create_topic(const md_image_t *img, const md_create_topic_t *req,
 int md_plan_delete_topic(const md_image_t *img, const char *name,
                          md_batch_t *out, char *why, size_t why_len);
 
+/* Kafka's CreatePartitions: grows topic name to total_count partitions with
+ * one PartitionRecord per new partition n..total_count-1 (n = its current
+ * count). Each copies partition 0's replication factor and is assigned like
+ * a new topic's, the round-robin continuing from the topic's existing
+ * partitions so leaders stay balanced; leader = first replica, isr = all
+ * replicas, epochs 0. Errors: UNKNOWN_TOPIC, INVALID_PARTITIONS
+ * (total_count <= current count, or > 10000), INVALID_REPLICATION (fewer
+ * active brokers than the replication factor), NOT_ENOUGH_BROKERS (none
+ * active). (plan_partitions.c) */
+int md_plan_create_partitions(const md_image_t *img, const char *name, int32_t total_count,
+                              md_batch_t *out, char *why, size_t why_len);
+
 /* RegisterBrokerRecord (the broker starts fenced). */
 int md_plan_register_broker(const md_image_t *img, uint32_t broker_id,
                             const uint8_t incarnation[MD_UUID_LEN],

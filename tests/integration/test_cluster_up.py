@@ -56,6 +56,24 @@ with Cluster(name="up") as c:
     check(c.topics() == {"orders"}, f"topic list after delete: {c.topics()}")
     p = c.ctl("topic", "describe", "logs", check_rc=False)
     check(p.returncode == 1, "describe of a deleted topic succeeded")
+
+    # Growing a topic: Kafka's CreatePartitions through `topic alter`, which
+    # prints the topic as `topic describe` does.
+    c.create_topic("grow", partitions=2, rf=3)
+    altered = c.ctl_json("topic", "alter", "grow", "--partitions", "5")
+    d = c.describe("grow")
+    check(altered == d, f"alter output {altered} differs from describe {d}")
+    parts = d["partitions"]
+    check([p["partition"] for p in parts] == list(range(5)), f"grown partitions: {parts}")
+    leaders = [p["leader"] for p in parts]
+    counts = [leaders.count(b) for b in (1, 2, 3)]
+    check(max(counts) - min(counts) <= 1, f"grown leaders not balanced: {leaders}")
+    check(all(sorted(p["replicas"]) == [1, 2, 3] and sorted(p["isr"]) == [1, 2, 3]
+              and p["leader"] in p["isr"] for p in parts), f"grown replicas/isr: {parts}")
+    p = c.ctl("topic", "alter", "grow", "--partitions", "3", check_rc=False)
+    check(p.returncode == 1 and "currently has 5 partitions" in p.stderr
+          and "requested 3" in p.stderr, f"shrinking alter: {p.returncode} {p.stderr}")
+    check(len(c.describe("grow")["partitions"]) == 5, "a refused alter changed the topic")
     bl = c.ctl_json("broker", "list")["brokers"]
     check(sorted(b["id"] for b in bl) == [1, 2, 3], f"broker list: {bl}")
     human = c.ctl("cluster", "status").stdout

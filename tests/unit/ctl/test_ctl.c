@@ -95,6 +95,27 @@ START_TEST(test_args_topic_create)
 }
 END_TEST
 
+START_TEST(test_args_topic_alter)
+{
+    static ctl_args_t a;
+    char err[256];
+    ck_assert_int_eq(PARSE(&no_env, &a, "topic", "alter", "orders", "--partitions", "5"), 0);
+    ck_assert_int_eq(a.cmd, CTL_CMD_TOPIC_ALTER);
+    ck_assert_str_eq(a.topic, "orders");
+    ck_assert_int_eq(a.partitions, 5);
+    ck_assert_int_eq(a.replication_factor, 0);
+    ck_assert(!a.json);
+
+    /* Options anywhere, --json like 'topic describe'. */
+    ck_assert_int_eq(PARSE(&no_env, &a, "--partitions=7", "topic", "alter", "--json", "--",
+                           "-odd"), 0);
+    ck_assert_int_eq(a.cmd, CTL_CMD_TOPIC_ALTER);
+    ck_assert_str_eq(a.topic, "-odd");
+    ck_assert_int_eq(a.partitions, 7);
+    ck_assert(a.json);
+}
+END_TEST
+
 START_TEST(test_args_help)
 {
     static ctl_args_t a;
@@ -120,7 +141,16 @@ START_TEST(test_args_usage_errors)
         { { "cluster", "status", "a", "b" }, "unexpected argument 'b'" },
         { { "topic", "create", "t", "--json" }, "--json does not apply" },
         { { "topic", "delete", "t", "--json" }, "--json does not apply" },
-        { { "topic", "list", "--partitions", "3" }, "apply only to 'topic create'" },
+        { { "topic", "list", "--partitions", "3" },
+          "--partitions applies only to 'topic create' and 'topic alter'" },
+        { { "topic", "alter" }, "'topic alter' needs a topic name" },
+        { { "topic", "alter", "t" }, "'topic alter' needs --partitions N" },
+        { { "topic", "alter", "t", "--partitions", "0" }, "invalid --partitions '0'" },
+        { { "topic", "alter", "t", "--partitions", "2", "x" }, "unexpected argument 'x'" },
+        { { "topic", "alter", "t", "--partitions", "3", "--replication-factor", "2" },
+          "--replication-factor and --config apply only to 'topic create'" },
+        { { "topic", "alter", "t", "--partitions", "3", "--config", "a=b" },
+          "apply only to 'topic create'" },
         { { "topic", "describe", "t", "--config", "a=b" }, "apply only to 'topic create'" },
         { { "topic", "create", "t", "--partitions", "0" }, "invalid --partitions '0'" },
         { { "topic", "create", "t", "--partitions", "-1" }, "invalid --partitions '-1'" },
@@ -501,6 +531,7 @@ static Suite *ctl_suite(void)
     tcase_add_test(args, test_args_defaults);
     tcase_add_test(args, test_args_environment);
     tcase_add_test(args, test_args_topic_create);
+    tcase_add_test(args, test_args_topic_alter);
     tcase_add_test(args, test_args_help);
     tcase_add_test(args, test_args_usage_errors);
     tcase_add_test(args, test_args_bad_environment);

@@ -376,6 +376,172 @@ START_TEST(test_register_and_delete_plans)
 }
 END_TEST
 
+/* ---- create partitions ----------------------------------------------------- */
+
+static int plan_grow(md_image_t *img, const char *name, int32_t total, char *why,
+                     size_t why_len)
+{
+    md_batch_t batch = { 0 };
+    int rc = md_plan_create_partitions(img, name, total, &batch, why, why_len);
+    if (rc == CAIRN_ERR_OK)
+        ck_assert_int_eq(apply_batch(img, &batch), 0);
+    else
+        ck_assert_ptr_null(batch.data);
+    return rc;
+}
+
+/* Kafka's partition invariants for a partition planned fresh: rf distinct,
+ * active replicas, isr == replicas, leader first, epochs 0. */
+static void check_fresh_partition(const md_image_t *img, const md_partition_t *pp, size_t rf)
+{
+    ck_assert_uint_eq(pp->n_replicas, rf);
+    ck_assert_uint_eq(pp->n_isr, rf);
+    ck_assert_mem_eq(pp->isr, pp->replicas, rf * sizeof(int32_t));
+    ck_assert_int_eq(pp->leader, pp->replicas[0]);
+    ck_assert_uint_eq(pp->leader_epoch, 0);
+    ck_assert_uint_eq(pp->partition_epoch, 0);
+    for (size_t j = 0; j < rf; j++) {
+        const md_broker_t *b = md_image_broker(img, (uint32_t)pp->replicas[j]);
+        ck_assert_ptr_nonnull(b);
+        ck_assert(md_broker_active(b));
+        for (size_t k = 0; k < j; k++)
+            ck_assert_int_ne(pp->replicas[j], pp->replicas[k]);
+    }
+}
+
+START_TEST(test_create_partitions)
+{
+    md_image_t *img = cluster(3);
+    /* An earlier topic moves the rotation, so "grow" does not start on broker 1. */
+    ck_assert_int_eq(plan_topic(img, "first", 1, 1), CAIRN_ERR_OK);
+    ck_assert_int_eq(plan_topic(img, "grow", 2, 2), CAIRN_ERR_OK);
+    const md_topic_t *t = md_image_topic(img, "grow");
+    md_partition_t old[2];
+    int32_t old_replicas[2][2];
+    for (size_t p = 0; p < 2; p++) {
+        old[p] = t->partitions[p];
+        memcpy(old_replicas[p], t->partitions[p].replicas, sizeof old_replicas[p]);
+    }
+    char why[256];
+    ck_assert_int_eq(plan_grow(img, "grow", 5, why, sizeof why), CAIRN_ERR_OK);
+    t = md_image_topic(img, "grow");
+    ck_assert_uint_eq(t->n_partitions, 5);
+    int lead[4] = { 0 };
+    for (size_t p = 0; p < 5; p++) {
+        const md_partition_t *pp = &t->partitions[p];
+        ck_assert_uint_eq(pp->partition, p);        /* dense from 0 */
+        check_fresh_partition(img, pp, 2);
+        lead[pp->leader]++;
+        /* The round-robin continues: neighbours never share a leader. */
+        if (p > 0)
+            ck_assert_int_ne(pp->leader, t->partitions[p - 1].leader);
+    }
+    for (size_t p = 0; p < 2; p++) {
+        ck_assert_int_eq(t->partitions[p].leader, old[p].leader);
+        ck_assert_mem_eq(t->partitions[p].replicas, old_replicas[p], sizeof old_replicas[p]);
+    }
+    ck_assert_int_eq(lead[1] + lead[2] + lead[3], 5);
+    for (int b = 1; b <= 3; b++)
+        ck_assert(lead[b] == 1 || lead[b] == 2);
+    /* The topic ends as if created with 5 partitions: 6 total, 2 per broker. */
+    ck_assert_int_eq(plan_grow(img, "grow", 6, why, sizeof why), CAIRN_ERR_OK);
+    memset(lead, 0, sizeof lead);
+    for (size_t p = 0; p < 6; p++)
+        lead[md_image_topic(img, "grow")->partitions[p].leader]++;
+    ck_assert(lead[1] == 2 && lead[2] == 2 && lead[3] == 2);
+    md_image_free(img);
+}
+END_TEST
+
+/* Partition 0's first replica fenced: the new partitions use active brokers
+ * only, starting from the next one. */
+START_TEST(test_create_partitions_active_brokers_only)
+{
+    md_image_t *img = cluster(4);
+    ck_assert_int_eq(plan_topic(img, "t", 1, 3), CAIRN_ERR_OK);
+    int32_t head = md_image_topic(img, "t")->partitions[0].replicas[0];
+    fence(img, (uint32_t)head);
+    char why[256];
+    ck_assert_int_eq(plan_grow(img, "t", 4, why, sizeof why), CAIRN_ERR_OK);
+    const md_topic_t *t = md_image_topic(img, "t");
+    ck_assert_uint_eq(t->n_partitions, 4);
+    int lead[5] = { 0 };
+    for (size_t p = 1; p < 4; p++) {
+        check_fresh_partition(img, &t->partitions[p], 3);
+        lead[t->partitions[p].leader]++;
+    }
+    ck_assert_int_eq(lead[head], 0);
+    for (int b = 1; b <= 4; b++)
+        ck_assert(b == head || lead[b] == 1);
+    md_image_free(img);
+}
+END_TEST
+
+START_TEST(test_create_partitions_refusals)
+{
+    md_image_t *img = cluster(3);
+    char why[256];
+    ck_assert_int_eq(plan_grow(img, "nope", 3, why, sizeof why), CAIRN_ERR_UNKNOWN_TOPIC);
+    ck_assert_ptr_nonnull(strstr(why, "nope"));
+    ck_assert_int_eq(plan_grow(img, NULL, 3, why, sizeof why), CAIRN_ERR_UNKNOWN_TOPIC);
+    ck_assert_int_eq(plan_topic(img, "t", 2, 3), CAIRN_ERR_OK);
+    ck_assert_int_eq(plan_grow(img, "t", 2, why, sizeof why), CAIRN_ERR_INVALID_PARTITIONS);
+    ck_assert_str_eq(why, "topic t already has 2 partitions");
+    ck_assert_int_eq(plan_grow(img, "t", 1, why, sizeof why), CAIRN_ERR_INVALID_PARTITIONS);
+    ck_assert_str_eq(why, "topic t currently has 2 partitions, which is higher than the "
+                          "requested 1");
+    ck_assert_int_eq(plan_grow(img, "t", 0, why, sizeof why), CAIRN_ERR_INVALID_PARTITIONS);
+    ck_assert_int_eq(plan_grow(img, "t", -5, why, sizeof why), CAIRN_ERR_INVALID_PARTITIONS);
+    ck_assert_int_eq(plan_grow(img, "t", 10001, why, sizeof why), CAIRN_ERR_INVALID_PARTITIONS);
+    ck_assert_ptr_nonnull(strstr(why, "at most 10000"));
+    md_batch_t batch = { 0 };
+    ck_assert_int_eq(md_plan_create_partitions(img, "t", 3, NULL, why, sizeof why),
+                     CAIRN_ERR_INVALID_REQUEST);
+
+    fence(img, 3);
+    ck_assert_int_eq(plan_grow(img, "t", 3, why, sizeof why), CAIRN_ERR_INVALID_REPLICATION);
+    ck_assert_ptr_nonnull(strstr(why, "replication factor 3"));
+    ck_assert_ptr_nonnull(strstr(why, "2 active brokers"));
+    fence(img, 1);
+    fence(img, 2);
+    ck_assert_int_eq(plan_grow(img, "t", 3, why, sizeof why), CAIRN_ERR_NOT_ENOUGH_BROKERS);
+    ck_assert_uint_eq(md_image_topic(img, "t")->n_partitions, 2);
+
+    /* At the limit: every broker back, 10000 partitions in one batch. */
+    unfence(img, 1);
+    unfence(img, 2);
+    unfence(img, 3);
+    ck_assert_int_eq(md_plan_create_partitions(img, "t", 10000, &batch, why, sizeof why),
+                     CAIRN_ERR_OK);
+    ck_assert_int_eq(apply_batch(img, &batch), 0);
+    ck_assert_uint_eq(md_image_topic(img, "t")->n_partitions, 10000);
+    md_image_free(img);
+}
+END_TEST
+
+/* Two grows planned against the same image (two admin requests in flight):
+ * the image applies the first and refuses the second whole, since its
+ * partition numbers are no longer next. */
+START_TEST(test_create_partitions_stale_plan_rejected)
+{
+    md_image_t *img = cluster(3);
+    ck_assert_int_eq(plan_topic(img, "t", 1, 2), CAIRN_ERR_OK);
+    char why[256];
+    md_batch_t a = { 0 }, b = { 0 };
+    ck_assert_int_eq(md_plan_create_partitions(img, "t", 3, &a, why, sizeof why), CAIRN_ERR_OK);
+    ck_assert_int_eq(md_plan_create_partitions(img, "t", 4, &b, why, sizeof why), CAIRN_ERR_OK);
+    ck_assert_int_eq(apply_batch(img, &a), 0);
+    uint8_t *before;
+    size_t before_len;
+    content_of(img, &before, &before_len);
+    ck_assert_int_eq(apply_batch(img, &b), -1);
+    ck_assert(same_content(img, before, before_len));
+    ck_assert_uint_eq(md_image_topic(img, "t")->n_partitions, 3);
+    free(before);
+    md_image_free(img);
+}
+END_TEST
+
 /* 1,000 topics, one plan+apply each: sorted-array insertion stays cheap
  * (no per-apply copy of the whole image). */
 START_TEST(test_thousand_topics_fast)
@@ -424,6 +590,10 @@ Suite *plan_suite(void)
     tcase_add_test(tc, test_last_isr_member_stays);
     tcase_add_test(tc, test_unfence_restores_offline_partitions);
     tcase_add_test(tc, test_register_and_delete_plans);
+    tcase_add_test(tc, test_create_partitions);
+    tcase_add_test(tc, test_create_partitions_active_brokers_only);
+    tcase_add_test(tc, test_create_partitions_refusals);
+    tcase_add_test(tc, test_create_partitions_stale_plan_rejected);
     tcase_add_test(tc, test_thousand_topics_fast);
     suite_add_tcase(s, tc);
     return s;
