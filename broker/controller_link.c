@@ -31,6 +31,10 @@ struct controller_link {
     bool registering;
     bool heartbeat_in_flight;
     bool fenced;
+    bool caught_up;
+    uint64_t catch_up_target;      /* quorum commit index at the first fetch; 0: none yet */
+    void (*on_metadata)(void *arg);
+    void *on_metadata_arg;
     struct event *heartbeat_ev;
     struct event *register_ev;
     struct event *fetch_ev;
@@ -191,12 +195,20 @@ static void on_fetched(int err, const char *why, const uint8_t *body, size_t len
     }
     uint64_t before = md_image_last_index(l->image);
     apply_fetch(l, resp);
-    if (md_image_last_index(l->image) != before)
+    uint64_t applied = md_image_last_index(l->image);
+    if (applied != before)
         LOG_DEBUG("link", "metadata applied up to %llu (quorum commit %llu)",
-                  (unsigned long long)md_image_last_index(l->image),
-                  (unsigned long long)resp->high_watermark);
+                  (unsigned long long)applied, (unsigned long long)resp->high_watermark);
+    if (!l->catch_up_target)
+        l->catch_up_target = resp->high_watermark ? resp->high_watermark : 1;
+    if (!l->caught_up && applied >= l->catch_up_target) {
+        l->caught_up = true;
+        LOG_INFO("link", "metadata caught up at index %llu", (unsigned long long)applied);
+    }
     cairn__metadata_fetch_response__free_unpacked(resp, NULL);
     schedule(l->fetch_ev, 0);
+    if (applied != before && l->on_metadata)
+        l->on_metadata(l->on_metadata_arg);
 }
 
 static void do_fetch(evutil_socket_t fd, short what, void *arg)
@@ -289,4 +301,20 @@ uint64_t controller_link_broker_epoch(const controller_link_t *l)
 bool controller_link_fenced(const controller_link_t *l)
 {
     return l->fenced;
+}
+
+bool controller_link_caught_up(const controller_link_t *l)
+{
+    return l->caught_up;
+}
+
+void controller_link_on_metadata(controller_link_t *l, void (*fn)(void *arg), void *arg)
+{
+    l->on_metadata = fn;
+    l->on_metadata_arg = arg;
+}
+
+ctrl_client_t *controller_link_client(controller_link_t *l)
+{
+    return l->cc;
 }

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "ctrl_client.h"
 #include "image.h"
 
 typedef struct controller_link controller_link_t;
@@ -24,5 +25,20 @@ void controller_link_free(controller_link_t *l);
 
 uint64_t controller_link_broker_epoch(const controller_link_t *l);   /* 0: not registered */
 bool controller_link_fenced(const controller_link_t *l);
+
+/* True once the image has applied everything the quorum had committed when
+ * the broker first heard from it: from then on a topic missing from the
+ * image really is gone (and its local logs may be deleted). */
+bool controller_link_caught_up(const controller_link_t *l);
+
+/* fn(arg) runs on the loop thread after every fetch that changed the image
+ * (one call per fetch, after all its entries are applied). One listener;
+ * NULL removes it. arg is borrowed. */
+void controller_link_on_metadata(controller_link_t *l, void (*fn)(void *arg), void *arg);
+
+/* The link's leader-following controller client, for admin requests the
+ * broker forwards (CreateTopics, DeleteTopics, CreatePartitions). Borrowed;
+ * valid until controller_link_free. */
+ctrl_client_t *controller_link_client(controller_link_t *l);
 
 #endif

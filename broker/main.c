@@ -1,5 +1,7 @@
-/* cairn-broker: hosts partition replicas. It registers with the controller
- * quorum, heartbeats, and follows the metadata log as an observer.
+/* cairn-broker: hosts partition replicas and serves Kafka clients. It opens
+ * (and recovers) its partition logs, registers with the controller quorum,
+ * heartbeats, follows the metadata log as an observer, and answers the
+ * Kafka protocol on its listener.
  *   cairn-broker server.properties
  *   cairn-broker --help */
 #include <signal.h>
@@ -8,12 +10,19 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
 
+#include "broker.h"
 #include "config.h"
 #include "controller_link.h"
 #include "daemon.h"
+#include "dispatch.h"
+#include "handlers.h"
 #include "image.h"
 #include "log.h"
+#include "log_io.h"
+#include "replicas.h"
+#include "server.h"
 
 static void usage(FILE *out)
 {
@@ -29,31 +38,101 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(base);
 }
 
+/* A stable cluster id in Kafka's form (22 characters of base64url) derived
+ * from the quorum's voters, so every broker reports the same one. */
+static void derive_cluster_id(const char *voters, char out[32])
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(voters, strlen(voters), md, &len, EVP_sha256(), NULL);
+    for (int i = 0; i < 22; i++) {
+        int bit = i * 6, byte = bit / 8, shift = bit % 8;
+        unsigned v = ((unsigned)md[byte] << 8 | md[byte + 1]) >> (10 - shift);
+        out[i] = b64[v & 63];
+    }
+    out[22] = '\0';
+}
+
+static int start_kafka(broker_t *b, char *err, size_t err_len)
+{
+    char host[CAIRN_HOST_MAX];
+    uint16_t port;
+    if (cairn_parse_listener(b->cfg->listeners, NULL, 0, host, sizeof host, &port) != 0) {
+        snprintf(err, err_len, "config: bad value for 'listeners'");
+        return -1;
+    }
+    kafka_server_opts_t opts = {
+        .request_max_bytes = (size_t)b->cfg->socket_request_max_bytes,
+        .connections_max = (size_t)b->cfg->max_connections,
+        .idle_timeout_ms = (uint32_t)b->cfg->connections_max_idle_ms,
+    };
+    b->kafka = kafka_server_new(b->base, host, port, &opts, kafka_dispatch, b);
+    if (!b->kafka) {
+        snprintf(err, err_len, "cannot listen on %s:%u", host, port);
+        return -1;
+    }
+    return 0;
+}
+
+static int start(broker_t *b, char *err, size_t err_len)
+{
+    b->io = log_io_new(b->base);
+    b->image = md_image_new();
+    if (!b->io || !b->image) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    /* Recover every log before registering: the controller may make this
+     * broker a leader as soon as it is unfenced. */
+    b->replicas = replicas_open(b->base, b->cfg, b->io, err, err_len);
+    if (!b->replicas)
+        return -1;
+    if (start_kafka(b, err, err_len) != 0)
+        return -1;
+    b->link = controller_link_start(b->base, b->cfg, b->image, err, err_len);
+    if (!b->link)
+        return -1;
+    controller_link_on_metadata(b->link, broker_on_metadata, b);
+    return 0;
+}
+
+static void stop(broker_t *b)
+{
+    b->shutting_down = true;
+    if (b->kafka)
+        kafka_fetch_release_all(b);
+    kafka_server_free(b->kafka);
+    controller_link_free(b->link);
+    replicas_close(b->replicas);
+    log_io_free(b->io);
+    md_image_free(b->image);
+}
+
 static int run(const cairn_config_t *cfg)
 {
-    struct event_base *base = event_base_new();
-    md_image_t *image = md_image_new();
+    broker_t b = { .cfg = cfg, .id = (uint32_t)cfg->node_id };
+    derive_cluster_id(cfg->controller_quorum_voters, b.cluster_id);
+    b.base = event_base_new();
     char err[512] = "";
-    controller_link_t *link = base && image
-        ? controller_link_start(base, cfg, image, err, sizeof err) : NULL;
-    if (!link) {
+    if (!b.base || start(&b, err, sizeof err) != 0) {
         fprintf(stderr, "cairn-broker: %s\n", err[0] ? err : "out of memory");
-        md_image_free(image);
-        if (base)
-            event_base_free(base);
+        stop(&b);
+        if (b.base)
+            event_base_free(b.base);
         return strncmp(err, "config:", 7) == 0 ? 2 : 1;
     }
-    struct event *sig_term = evsignal_new(base, SIGTERM, on_signal, base);
-    struct event *sig_int = evsignal_new(base, SIGINT, on_signal, base);
+    struct event *sig_term = evsignal_new(b.base, SIGTERM, on_signal, b.base);
+    struct event *sig_int = evsignal_new(b.base, SIGINT, on_signal, b.base);
     evsignal_add(sig_term, NULL);
     evsignal_add(sig_int, NULL);
     LOG_INFO("broker", "started; controllers %s", cfg->controller_quorum_voters);
-    event_base_dispatch(base);
-    controller_link_free(link);
+    event_base_dispatch(b.base);
+    stop(&b);
     event_free(sig_term);
     event_free(sig_int);
-    md_image_free(image);
-    event_base_free(base);
+    event_base_free(b.base);
     LOG_INFO("broker", "stopped");
     return 0;
 }

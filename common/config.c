@@ -64,10 +64,40 @@ static const cfg_key_t cfg_keys[] = {
       "Take a metadata snapshot and truncate the Raft log after this many bytes of new records." },
     { "metadata.max.frame.bytes", CFG_INT, OFF(metadata_max_frame_bytes), "67108864", 65536, 1073741824, BOTH, 0,
       "Largest internal RPC frame accepted; a peer sending more is disconnected." },
-    { "num.partitions", CFG_INT, OFF(num_partitions), "1", 1, 10000, CTRL, 0,
-      "Partitions of a topic created without an explicit count." },
-    { "default.replication.factor", CFG_INT, OFF(default_replication_factor), "1", 1, 16, CTRL, 0,
-      "Replication factor of a topic created without an explicit one." },
+    { "num.partitions", CFG_INT, OFF(num_partitions), "1", 1, 10000, BOTH, 0,
+      "Partitions of a topic created without an explicit count (by cairnctl, CreateTopics with -1, or auto-creation)." },
+    { "default.replication.factor", CFG_INT, OFF(default_replication_factor), "1", 1, 16, BOTH, 0,
+      "Replication factor of a topic created without an explicit one; auto-created topics use min(this, active brokers)." },
+    { "auto.create.topics.enable", CFG_BOOL, OFF(auto_create_topics_enable), "true", 0, 0, BRK, 0,
+      "Create a topic with the default partitions and replication factor when a client asks for an unknown one in Metadata." },
+    { "socket.request.max.bytes", CFG_INT, OFF(socket_request_max_bytes), "104857600", 1024, 1073741824, BRK, 0,
+      "Largest Kafka request accepted; a client announcing a bigger one is disconnected." },
+    { "connections.max.idle.ms", CFG_INT, OFF(connections_max_idle_ms), "600000", 0, 86400000, BRK, 0,
+      "Kafka client connections idle this long are closed; 0 never closes them." },
+    { "max.connections", CFG_INT, OFF(max_connections), "4096", 1, 1000000, BRK, 0,
+      "Kafka client connections open at once; further ones are refused." },
+    { "message.max.bytes", CFG_INT, OFF(message_max_bytes), "1048588", 64, 1073741824, BRK, 0,
+      "Largest record batch accepted (topic override: max.message.bytes); a bigger one gets MESSAGE_TOO_LARGE." },
+    { "min.insync.replicas", CFG_INT, OFF(min_insync_replicas), "1", 1, 16, BRK, 0,
+      "Fewest in-sync replicas with which an acks=all produce is accepted; fewer get NOT_ENOUGH_REPLICAS (topic override: min.insync.replicas)." },
+    { "log.segment.bytes", CFG_INT, OFF(log_segment_bytes), "1073741824", 1024, 2147483647, BRK, 0,
+      "A segment is rolled when it would grow beyond this size (topic override: segment.bytes)." },
+    { "log.roll.ms", CFG_INT, OFF(log_roll_ms), "604800000", 1, I64MAX, BRK, 0,
+      "A segment is rolled when its first batch is this old (topic override: segment.ms)." },
+    { "log.retention.ms", CFG_INT, OFF(log_retention_ms), "604800000", -1, I64MAX, BRK, 0,
+      "Segments whose newest record is older than this are deleted; -1 keeps them (topic override: retention.ms)." },
+    { "log.retention.bytes", CFG_INT, OFF(log_retention_bytes), "-1", -1, I64MAX, BRK, 0,
+      "Oldest segments are deleted while a partition is larger than this; -1 for no limit (topic override: retention.bytes)." },
+    { "log.retention.check.interval.ms", CFG_INT, OFF(log_retention_check_interval_ms), "300000", 10, I64MAX, BRK, 0,
+      "How often the broker applies retention to its partitions." },
+    { "log.index.interval.bytes", CFG_INT, OFF(log_index_interval_bytes), "4096", 1, 2147483647, BRK, 0,
+      "Bytes of batches between two entries of the sparse offset index." },
+    { "log.index.size.max.bytes", CFG_INT, OFF(log_index_size_max_bytes), "10485760", 4096, 2147483647, BRK, 0,
+      "Largest offset index of a segment; a full index rolls the segment." },
+    { "log.flush.interval.messages", CFG_INT, OFF(log_flush_interval_messages), "1", 1, I64MAX, BRK, 0,
+      "1 (durable, the default): a produce with acks=1 or acks=all is answered only after its batch is fsync'd, with group commit. N > 1: Kafka's page-cache mode, fsync after N messages." },
+    { "log.flush.interval.ms", CFG_INT, OFF(log_flush_interval_ms), "-1", -1, I64MAX, BRK, 0,
+      "In page-cache mode, also fsync when the oldest unflushed message is this old; -1 only by message count." },
 };
 
 #define N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
@@ -315,6 +345,42 @@ void cairn_config_free(cairn_config_t *cfg)
         free(s);
         s = NULL;
         memcpy((char *)cfg + cfg_keys[i].offset, &s, sizeof s);
+    }
+}
+
+size_t cairn_config_key_count(void)
+{
+    return N_KEYS;
+}
+
+const char *cairn_config_key_name(size_t i)
+{
+    return i < N_KEYS ? cfg_keys[i].name : NULL;
+}
+
+unsigned cairn_config_key_roles(size_t i)
+{
+    return i < N_KEYS ? cfg_keys[i].roles : 0;
+}
+
+void cairn_config_key_format(const cairn_config_t *cfg, size_t i, char *buf, size_t buf_len)
+{
+    if (i >= N_KEYS || buf_len == 0)
+        return;
+    const cfg_key_t *k = &cfg_keys[i];
+    const char *field = (const char *)cfg + k->offset;
+    if (k->type == CFG_INT) {
+        int64_t v;
+        memcpy(&v, field, sizeof v);
+        snprintf(buf, buf_len, "%lld", (long long)v);
+    } else if (k->type == CFG_BOOL) {
+        bool v;
+        memcpy(&v, field, sizeof v);
+        snprintf(buf, buf_len, "%s", v ? "true" : "false");
+    } else {
+        const char *v;
+        memcpy(&v, field, sizeof v);
+        snprintf(buf, buf_len, "%s", v ? v : "");
     }
 }
 

@@ -34,6 +34,22 @@ typedef struct cairn_config {
     int64_t metadata_max_frame_bytes;
     int64_t num_partitions;
     int64_t default_replication_factor;
+    /* broker: Kafka listener and partition logs */
+    bool auto_create_topics_enable;
+    int64_t socket_request_max_bytes;
+    int64_t connections_max_idle_ms;
+    int64_t max_connections;
+    int64_t message_max_bytes;
+    int64_t min_insync_replicas;
+    int64_t log_segment_bytes;
+    int64_t log_roll_ms;
+    int64_t log_retention_ms;
+    int64_t log_retention_bytes;
+    int64_t log_retention_check_interval_ms;
+    int64_t log_index_interval_bytes;
+    int64_t log_index_size_max_bytes;
+    int64_t log_flush_interval_messages;
+    int64_t log_flush_interval_ms;
 } cairn_config_t;
 
 /* Sets every field to its default. Strings are owned by cfg. */
@@ -55,6 +71,13 @@ int cairn_config_check_required(const cairn_config_t *cfg, unsigned role,
                                 char *err, size_t err_len);
 
 void cairn_config_free(cairn_config_t *cfg);
+
+/* The table, for DescribeConfigs: key i's name, the roles it applies to,
+ * and its current value in cfg formatted as text into buf. */
+size_t cairn_config_key_count(void);
+const char *cairn_config_key_name(size_t i);
+unsigned cairn_config_key_roles(size_t i);
+void cairn_config_key_format(const cairn_config_t *cfg, size_t i, char *buf, size_t buf_len);
 
 /* Human help (--help) for one role, and the full Markdown reference. */
 void cairn_config_print_help(FILE *out, unsigned role);

@@ -356,7 +356,7 @@ cmd_up() {
     ctl_hint=${CAIRNCTL#"$ROOT"/}
     echo "Cairn is up: $n controllers, $n brokers (data in $CAIRN_HOME)"
     print_env "$n"
-    echo "Use it: eval \"\$($0 env)\"; $ctl_hint cluster status"
+    echo "Use it: eval \"\$($0 env)\"; $ctl_hint cluster status; kcat -b \"\$CAIRN_BOOTSTRAP\" -L"
 }
 
 # ---- other commands --------------------------------------------------------------

@@ -6,7 +6,9 @@ set -euo pipefail
 
 build_pkgs=(meson ninja-build pkg-config gcc libevent-dev libprotobuf-c-dev
             protobuf-c-compiler libssl-dev python3)
-test_pkgs=(check librdkafka-dev kcat python3-kafka python3-confluent-kafka)
+# clang and its runtimes build the libFuzzer targets tests/run.sh runs.
+test_pkgs=(check librdkafka-dev kcat python3-kafka python3-confluent-kafka
+           clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--tests" ]]; then

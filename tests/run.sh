@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds Cairn and runs every test suite: unit, sim and integration in the
-# normal build, unit and sim again under AddressSanitizer and
-# UndefinedBehaviorSanitizer. Exits non-zero on any failure.
+# Builds Cairn and runs every test suite: unit, sim, integration and compat
+# (real Kafka clients) in the normal build, unit and sim again under
+# AddressSanitizer and UndefinedBehaviorSanitizer. Exits non-zero on any
+# failure.
 #   tests/run.sh            bounded run (CI)
 #   tests/run.sh --long     more simulation seeds and longer fault runs
 set -euo pipefail
@@ -13,7 +14,7 @@ long=0
 for arg in "$@"; do
     case "$arg" in
         --long) long=1 ;;
-        -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
         *) echo "tests/run.sh: unknown argument '$arg'" >&2; exit 2 ;;
     esac
 done
@@ -22,7 +23,8 @@ deploy/install-deps.sh --tests
 
 BUILD="${CAIRN_BUILD_DIR:-$ROOT/build}"
 ASAN_BUILD="${CAIRN_ASAN_BUILD_DIR:-$ROOT/build-asan}"
-if [[ $long -eq 1 ]]; then seeds=20000; asan_seeds=2000; else seeds=2000; asan_seeds=300; fi
+FUZZ_BUILD="${CAIRN_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
+if [[ $long -eq 1 ]]; then seeds=20000; asan_seeds=2000; fuzz_s=600; else seeds=2000; asan_seeds=300; fuzz_s=60; fi
 export CAIRN_TEST_LONG=$long
 
 setup() {  # dir, extra meson args...
@@ -56,6 +58,39 @@ run_suite "$BUILD" sim
 run_suite "$ASAN_BUILD" unit
 run_suite "$ASAN_BUILD" sim
 run_suite "$BUILD" integration
+run_suite "$BUILD" compat
+
+# libFuzzer with ASan+UBSan: the Kafka request decoder and the record batch
+# validator, each for a bounded time from its seed corpus.
+run_fuzz() {  # target corpus-name
+    local work
+    work=$(mktemp -d)
+    cp -r "tests/fuzz/corpus/$2/." "$work/"
+    echo "== fuzz $1 (${fuzz_s}s)"
+    if ! "$FUZZ_BUILD/tests/fuzz/$1" -max_len=65536 -max_total_time="$fuzz_s" \
+            -print_final_stats=1 -artifact_prefix="$FUZZ_BUILD/$1-" "$work" \
+            > "$FUZZ_BUILD/$1.log" 2>&1; then
+        tail -40 "$FUZZ_BUILD/$1.log"
+        echo "fuzz $1: FAILED (inputs saved as $FUZZ_BUILD/$1-*)" >&2
+        status=1
+    else
+        grep -E "stat::number_of_executed_units|Done" "$FUZZ_BUILD/$1.log" | head -2
+    fi
+    rm -rf "$work"
+}
+if command -v clang >/dev/null; then
+    echo "== build fuzz targets with clang ($FUZZ_BUILD)"
+    if [[ ! -f "$FUZZ_BUILD/build.ninja" ]]; then
+        CC=clang meson setup "$FUZZ_BUILD" -Db_sanitize=address,undefined -Db_lundef=false \
+            -Dc_args=-fsanitize=fuzzer-no-link
+    fi
+    ninja -C "$FUZZ_BUILD" tests/fuzz/fuzz_kafka_request tests/fuzz/fuzz_batch
+    run_fuzz fuzz_kafka_request kafka_request
+    run_fuzz fuzz_batch batch
+else
+    echo "tests/run.sh: clang is missing: the fuzz targets did not run" >&2
+    status=1
+fi
 
 if [[ $status -ne 0 ]]; then
     echo "tests/run.sh: FAILED" >&2

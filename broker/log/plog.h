@@ -151,10 +151,11 @@ typedef struct plog_slice {
 int plog_read(plog_t *l, int64_t offset, int64_t upper_offset, uint32_t max_bytes,
               bool min_one_batch, plog_slice_t *out);
 
-/* ListOffsets: the first offset whose batch's max timestamp is >= ts_ms,
- * with that batch's max timestamp — using the time index then scanning
- * batches — or -1 when no batch that is readable (below upper_offset) has
- * such a timestamp. */
+/* ListOffsets: the first record whose timestamp is >= ts_ms, with its
+ * timestamp, found through the time index and the batches' max timestamps;
+ * inside an uncompressed batch the records are walked for the exact one, a
+ * compressed batch answers with its first offset. -1 when no batch that is
+ * readable (below upper_offset) has such a timestamp. */
 int64_t plog_offset_for_timestamp(plog_t *l, int64_t ts_ms, int64_t upper_offset,
                                   int64_t *found_ts_ms);
 

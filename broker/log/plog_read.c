@@ -175,6 +175,37 @@ static uint64_t time_scan_start(segment_t *s, int64_t ts)
     return e.position;
 }
 
+/* Kafka answers with the first record at or after ts, not its batch: walk
+ * an uncompressed batch's records. A compressed batch (not decompressed
+ * here) answers with its first offset, and with its base timestamp when
+ * that already qualifies. Returns the offset. */
+static int64_t record_for_timestamp(const segment_t *s, uint64_t pos, size_t total,
+                                    const batch_header_t *h, int64_t ts_ms,
+                                    int64_t *found_ts_ms)
+{
+    *found_ts_ms = h->base_timestamp >= ts_ms ? h->base_timestamp : h->max_timestamp;
+    if ((h->attributes & BATCH_ATTR_CODEC_MASK) != BATCH_CODEC_NONE ||
+        (h->attributes & BATCH_ATTR_LOG_APPEND_TIME))
+        return h->base_offset;
+    uint8_t *buf = malloc(total);
+    ssize_t r = buf ? pread(s->log_fd, buf, total, (off_t)pos) : -1;
+    int64_t found = h->base_offset;
+    if (r == (ssize_t)total) {
+        batch_iter_t it;
+        batch_record_t rec;
+        batch_iter_init(&it, buf, total);
+        while (batch_iter_next(&it, &rec) == 1) {
+            if (rec.timestamp >= ts_ms) {
+                found = rec.offset;
+                *found_ts_ms = rec.timestamp;
+                break;
+            }
+        }
+    }
+    free(buf);
+    return found;
+}
+
 int64_t plog_offset_for_timestamp(plog_t *l, int64_t ts_ms, int64_t upper_offset,
                                   int64_t *found_ts_ms)
 {
@@ -195,8 +226,7 @@ int64_t plog_offset_for_timestamp(plog_t *l, int64_t ts_ms, int64_t upper_offset
             if (h.max_timestamp >= ts_ms) {
                 if (batch_last_offset(&h) >= upper_offset)
                     return -1;
-                *found_ts_ms = h.max_timestamp;
-                return h.base_offset;
+                return record_for_timestamp(s, pos, total, &h, ts_ms, found_ts_ms);
             }
             pos += total;
         }

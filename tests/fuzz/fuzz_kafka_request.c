@@ -32,7 +32,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The entry point's work: 1 if the frame's request decoded, else 0. A
  * codec bug aborts. Also called by the replay driver. */
-int fuzz_kafka_request_one(const uint8_t *data, size_t size);
+int fuzz_one(const uint8_t *data, size_t size);
 
 /* As the broker bounds a request: a few times its size. */
 #define ARENA_CAP(size) (4 * (size) + (64u << 10))
@@ -89,7 +89,7 @@ static bool check_body(kafka_decode_fn dec, kafka_encode_fn enc, size_t msg_size
     return ok;
 }
 
-int fuzz_kafka_request_one(const uint8_t *data, size_t size)
+int fuzz_one(const uint8_t *data, size_t size)
 {
     int decoded = 0;
     /* Owned and exactly sized, as the listener's frames are, so a read one
@@ -136,6 +136,6 @@ int fuzz_kafka_request_one(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fuzz_kafka_request_one(data, size);
+    fuzz_one(data, size);
     return 0;
 }

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int fuzz_kafka_request_one(const uint8_t *data, size_t size);
+/* The target's entry point: 1 when the input was accepted, 0 when rejected. */
+int fuzz_one(const uint8_t *data, size_t size);
 
 
 static int run_file(const char *path, bool check_names)
@@ -46,7 +47,7 @@ static int run_file(const char *path, bool check_names)
         free(buf);
         return -1;
     }
-    int decoded = fuzz_kafka_request_one(buf, len);
+    int decoded = fuzz_one(buf, len);
     free(buf);
     if (check_names) {
         const char *base = strrchr(path, '/');

@@ -74,7 +74,8 @@ def wait_until(pred, timeout_s, what, interval_s=0.05):
 
 
 class Cluster:
-    def __init__(self, nodes=3, name="cluster", keep=False):
+    def __init__(self, nodes=3, name="cluster", keep=False, broker_config=None,
+                 controller_config=None):
         self.nodes = nodes
         self.home = tempfile.mkdtemp(prefix=f"cairn-{name}-")
         self.base_port = pick_base_port(nodes)
@@ -88,6 +89,31 @@ class Cluster:
         })
         self.env["CAIRN_CONTROLLERS"] = ",".join(
             f"127.0.0.1:{self.base_port + 100 + i}" for i in range(nodes))
+        self.bootstrap = ",".join(f"127.0.0.1:{self.base_port + i}" for i in range(nodes))
+        self.env["CAIRN_BOOTSTRAP"] = self.bootstrap
+        for var, cfg in (("CAIRN_BROKER_CONFIG", broker_config),
+                         ("CAIRN_CONTROLLER_CONFIG", controller_config)):
+            if cfg:
+                self.env[var] = ";".join(f"{k}={v}" for k, v in cfg.items())
+            else:
+                self.env.pop(var, None)
+
+    def broker_port(self, node_id):
+        return self.base_port + node_id - 1
+
+    def leader_of(self, topic, partition=0):
+        """Broker id leading topic/partition, from the controllers."""
+        for p in self.describe(topic)["partitions"]:
+            if p["partition"] == partition:
+                return p["leader"]
+        return None
+
+    def wait_leaders(self, topic, timeout_s=20):
+        """Waits until every partition of topic has a leader on an active broker."""
+        def ok():
+            parts = self.describe(topic)["partitions"]
+            return parts and all(p["leader"] > 0 for p in parts)
+        wait_until(ok, timeout_s, f"leaders for {topic}")
 
     # -- process control -------------------------------------------------
     def script(self, *args, check_rc=True, timeout=90):

@@ -195,8 +195,11 @@ START_TEST(test_offset_for_timestamp)
     int64_t end = plog_end_offset(l), found;
     for (int64_t ts = 900; ts <= 1000 + 10 * 119 + 2; ts++) {
         int i = ts <= 1002 ? 0 : (int)((ts - 1002 + 9) / 10);   /* first max >= ts */
-        ck_assert_int_eq(plog_offset_for_timestamp(l, ts, end, &found), base[i]);
-        ck_assert_int_eq(found, 1000 + 10 * i + 2);
+        /* Record j of batch i has timestamp 1000 + 10i + j: the answer is the
+         * first record at or after ts, not its batch. */
+        int64_t t0 = 1000 + 10 * i, j = ts <= t0 ? 0 : ts - t0;
+        ck_assert_int_eq(plog_offset_for_timestamp(l, ts, end, &found), base[i] + j);
+        ck_assert_int_eq(found, t0 + j);
     }
     ck_assert_int_eq(plog_offset_for_timestamp(l, 1000 + 10 * 119 + 3, end, &found), -1);
     ck_assert_int_eq(plog_offset_for_timestamp(l, 1500, base[49], &found), -1);

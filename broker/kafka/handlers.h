@@ -1,0 +1,33 @@
+/* The Kafka API handlers, one per ApiKey, called by the dispatcher once the
+ * request header is decoded and its version is known to be in range. Each
+ * decodes its body, does its work and ends the call (call.h). */
+#ifndef CAIRN_KAFKA_HANDLERS_H
+#define CAIRN_KAFKA_HANDLERS_H
+
+#include "call.h"
+
+void kafka_handle_ApiVersions(kafka_call_t *call);
+void kafka_handle_Metadata(kafka_call_t *call);
+void kafka_handle_Produce(kafka_call_t *call);
+void kafka_handle_Fetch(kafka_call_t *call);
+void kafka_handle_ListOffsets(kafka_call_t *call);
+void kafka_handle_CreateTopics(kafka_call_t *call);
+void kafka_handle_DeleteTopics(kafka_call_t *call);
+void kafka_handle_CreatePartitions(kafka_call_t *call);
+void kafka_handle_DescribeConfigs(kafka_call_t *call);
+void kafka_handle_DescribeCluster(kafka_call_t *call);
+
+/* ApiVersions for a version this broker does not implement (KIP-511): the
+ * v0-shaped body with UNSUPPORTED_VERSION and the supported ranges, so the
+ * client can retry with one it knows. */
+void kafka_reply_unsupported_api_versions(kafka_call_t *call);
+
+/* auto.create.topics.enable: asks the controller to create name with the
+ * broker's num.partitions and default.replication.factor (capped at the live
+ * brokers), once at a time per name; the client's retry finds it. */
+void kafka_auto_create_topic(broker_t *b, const char *name);
+
+/* Parked Fetch requests (api_fetch.c): answered at once, for shutdown. */
+void kafka_fetch_release_all(broker_t *b);
+
+#endif
