@@ -135,6 +135,7 @@ static void op_check(admin_op_t *op)
 static void on_metadata(void *arg)
 {
     op_check(arg);
+    op_free_if_done(arg);
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg)

@@ -45,7 +45,7 @@ struct log_io {
     size_t queued;            /* guarded by mu: jobs in queue */
     bool stopping;            /* guarded by mu */
     atomic_size_t pending;    /* queued or running */
-    log_io_sync_fn sync_fn;   /* set before jobs run; read by the thread */
+    log_io_sync_fn sync_fn;   /* guarded by mu (a test hook; fdatasync otherwise) */
 };
 
 static void list_push(job_list_t *l, io_job_t *j)
@@ -90,7 +90,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 }
 
 /* Runs on the io thread. */
-static void run_job(log_io_t *io, io_job_t *j)
+static void run_job(log_io_sync_fn sync_fn, io_job_t *j)
 {
     if (j->path) {
         if (nftw(j->path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
@@ -98,13 +98,13 @@ static void run_job(log_io_t *io, io_job_t *j)
         return;
     }
     for (size_t i = 0; i < j->n_fds; i++) {
-        int e = sync_retry(io->sync_fn, j->fds[i]);
+        int e = sync_retry(sync_fn, j->fds[i]);
         if (e && !j->err)
             j->err = e;
         close(j->fds[i]);
     }
     if (j->dir_fd >= 0) {
-        int e = sync_retry(io->sync_fn, j->dir_fd);
+        int e = sync_retry(sync_fn, j->dir_fd);
         if (e && !j->err)
             j->err = e;
         close(j->dir_fd);
@@ -125,8 +125,9 @@ static void *io_thread(void *arg)
         if (!io->queue.head)
             io->queue.tail = NULL;
         io->queued--;
+        log_io_sync_fn sync_fn = io->sync_fn;
         pthread_mutex_unlock(&io->mu);
-        run_job(io, j);
+        run_job(sync_fn, j);
         pthread_mutex_lock(&io->mu);
         list_push(&io->done, j);
         atomic_fetch_sub(&io->pending, 1);
@@ -293,5 +294,7 @@ size_t log_io_pending(const log_io_t *io)
 
 void log_io_set_sync_fn(log_io_t *io, log_io_sync_fn fn)
 {
+    pthread_mutex_lock(&io->mu);
     io->sync_fn = fn ? fn : default_sync;
+    pthread_mutex_unlock(&io->mu);
 }
