@@ -3,7 +3,8 @@
  * heartbeats, follows the metadata log as an observer, and answers the
  * Kafka protocol on its listener.
  *   cairn-broker server.properties
- *   cairn-broker --help */
+ *   cairn-broker --help
+ *   cairn-broker --api-versions   (the Kafka APIs and versions it implements) */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "dispatch.h"
 #include "handlers.h"
 #include "image.h"
+#include "kafka_messages.h"
 #include "log.h"
 #include "log_io.h"
 #include "replicas.h"
@@ -26,7 +28,8 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: cairn-broker server.properties\n\n"
+    fprintf(out, "usage: cairn-broker server.properties\n"
+                 "       cairn-broker --api-versions\n\n"
                  "Runs a Cairn broker. Keys:\n");
     cairn_config_print_help(out, CAIRN_ROLE_BROKER);
 }
@@ -137,10 +140,30 @@ static int run(const cairn_config_t *cfg)
     return 0;
 }
 
+/* The Markdown table of docs/kafka.md: what ApiVersions advertises. */
+static void print_api_versions(FILE *out)
+{
+    fprintf(out, "| key | API | versions | flexible versions |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < KAFKA_API_COUNT; i++) {
+        const kafka_api_desc_t *d = &kafka_apis[i];
+        if (!kafka_api_handled(d->api_key))
+            continue;
+        char flex[16] = "none";
+        if (d->first_flexible_version >= 0 && d->first_flexible_version <= d->max_version)
+            snprintf(flex, sizeof flex, "v%d–%d", d->first_flexible_version, d->max_version);
+        fprintf(out, "| %d | %s | %d–%d | %s |\n", d->api_key, d->name, d->min_version,
+                d->max_version, flex);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "--api-versions") == 0) {
+        print_api_versions(stdout);
         return 0;
     }
     if (argc != 2 || argv[1][0] == '-') {
