@@ -1,5 +1,6 @@
 """Issue criterion 6: a batch with a wrong CRC gets CORRUPT_MESSAGE and is
-not stored; a frame claiming 2 GiB, a request above socket.request.max.bytes,
+not stored; a produce to a follower gets NOT_LEADER_OR_FOLLOWER and one to an
+unknown topic (auto-creation off) UNKNOWN_TOPIC_OR_PARTITION; a frame claiming 2 GiB, a request above socket.request.max.bytes,
 a truncated frame, an unknown API key, an unsupported version and random
 bytes each close only that connection, with one log line naming the peer;
 ApiVersions at an unknown version gets the KIP-511 answer; the broker keeps
@@ -13,9 +14,11 @@ from harness import Cluster, check, log, wait_until
 import kafka_wire as kw
 
 CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, UNSUPPORTED_VERSION = 2, 10, 35
+UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER = 3, 6
 
 with Cluster(name="kbad", broker_config={"socket.request.max.bytes": 1 << 20,
-                                         "message.max.bytes": 65536}) as c:
+                                         "message.max.bytes": 65536,
+                                         "auto.create.topics.enable": "false"}) as c:
     c.up()
     c.create_topic("t", partitions=1, rf=1)
     c.wait_leaders("t")
@@ -43,6 +46,19 @@ with Cluster(name="kbad", broker_config={"socket.request.max.bytes": 1 << 20,
     err, _ = good.produce("t", 0, kw.batch([(b"k", b"x" * 70000)]))
     check(err == MESSAGE_TOO_LARGE, f"oversized batch got error {err}")
     log("corrupt and oversized batches rejected, nothing stored")
+
+    # Only the leader takes writes; an unknown topic is not created when
+    # auto.create.topics.enable=false.
+    c.create_topic("spread", partitions=3, rf=1)
+    c.wait_leaders("spread")
+    other = next(p["partition"] for p in c.describe("spread")["partitions"]
+                 if p["leader"] != leader)
+    err, _ = good.produce("spread", other, kw.batch([(b"k", b"v")]))
+    check(err == NOT_LEADER_OR_FOLLOWER, f"produce to a follower got {err}")
+    err, _ = good.produce("no-such-topic", 0, kw.batch([(b"k", b"v")]))
+    check(err == UNKNOWN_TOPIC_OR_PARTITION, f"produce to an unknown topic got {err}")
+    check("no-such-topic" not in c.topics(), "the unknown topic was created")
+    log("NOT_LEADER_OR_FOLLOWER and UNKNOWN_TOPIC_OR_PARTITION as expected")
 
     # ApiVersions v99: the v0-shaped UNSUPPORTED_VERSION answer listing key 18.
     r = good.request(18, 99, b"")
