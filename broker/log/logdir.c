@@ -12,18 +12,7 @@
 #include <unistd.h>
 
 #include "pmeta.h"
-
-static int fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return rc;
-}
+#include "store_file.h"
 
 int logdir_clean_marker_take(const char *log_dir)
 {
@@ -31,7 +20,7 @@ int logdir_clean_marker_take(const char *log_dir)
     snprintf(path, sizeof path, "%s/%s", log_dir, LOGDIR_CLEAN_MARKER);
     if (unlink(path) != 0)
         return errno == ENOENT ? 0 : -1;
-    return fsync_path(log_dir) == 0 ? 1 : -1;
+    return store_file_fsync_dir_path(log_dir) == 0 ? 1 : -1;
 }
 
 int logdir_clean_marker_write(const char *log_dir)
@@ -44,7 +33,7 @@ int logdir_clean_marker_write(const char *log_dir)
     int rc = fsync(fd);
     if (close(fd) != 0)
         rc = -1;
-    return rc == 0 ? fsync_path(log_dir) : -1;
+    return rc == 0 ? store_file_fsync_dir_path(log_dir) : -1;
 }
 
 int logdir_parse_name(const char *name, char topic[LOGDIR_TOPIC_MAX + 1],
@@ -114,47 +103,4 @@ int logdir_scan(const char *log_dir, logdir_scan_fn fn, void *arg)
     }
     closedir(d);
     return n;
-}
-
-int logdir_mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof buf) {
-        errno = len == 0 ? ENOENT : ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if ((i < len && buf[i] != '/') || buf[i - 1] == '/')
-            continue;
-        char saved = buf[i];
-        buf[i] = '\0';
-        int rc = mkdir(buf, 0755);
-        if (rc != 0 && errno != EEXIST)
-            return -1;
-        if (rc == 0) {
-            char *slash = strrchr(buf, '/');
-            if (slash == buf)
-                rc = fsync_path("/");
-            else if (slash) {
-                *slash = '\0';
-                rc = fsync_path(buf);
-                *slash = '/';
-            } else {
-                rc = fsync_path(".");
-            }
-            if (rc != 0)
-                return -1;
-        }
-        buf[i] = saved;
-    }
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
 }

@@ -34,9 +34,6 @@ typedef struct logdir_entry {
 typedef int (*logdir_scan_fn)(void *arg, const logdir_entry_t *e);
 int logdir_scan(const char *log_dir, logdir_scan_fn fn, void *arg);
 
-/* Creates path and any missing parents (mode 0755), fsyncing the parent of
- * each directory created. An existing directory is fine. 0 or -1. */
-int logdir_mkdirs(const char *path);
 
 /* Parses a partition directory name; 0 on success (topic gets a copy). */
 int logdir_parse_name(const char *name, char topic[LOGDIR_TOPIC_MAX + 1],

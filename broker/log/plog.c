@@ -15,6 +15,7 @@
 
 #include "cairn_assert.h"
 #include "log.h"
+#include "store_file.h"
 #include "logdir.h"
 #include "pmeta.h"
 #include "timeutil.h"
@@ -55,7 +56,7 @@ void plog_set_config(plog_t *l, const plog_config_t *cfg)
 /* Opens the directory, checks or writes partition.metadata. */
 static int open_dir(plog_t *l, const uint8_t topic_id[16], char *err, size_t err_len)
 {
-    if (logdir_mkdirs(l->dir) != 0) {
+    if (store_file_mkdirs(l->dir) != 0) {
         snprintf(err, err_len, "cannot create %s: %s", l->dir, strerror(errno));
         return -1;
     }

@@ -91,21 +91,8 @@ int pmeta_write_tmp(int dir_fd, const char *name, const char *data, size_t len)
 
 int pmeta_write_atomic(int dir_fd, const char *name, const char *data, size_t len)
 {
-    char tmp[NAME_MAX + 1];
-    snprintf(tmp, sizeof tmp, "%s%s", name, PMETA_TMP_SUFFIX);
-    int fd = pmeta_write_tmp(dir_fd, name, data, len);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    if (close(fd) != 0)
-        rc = -1;
-    if (rc != 0 || renameat(dir_fd, tmp, dir_fd, name) != 0) {
-        int e = errno;
-        unlinkat(dir_fd, tmp, 0);
-        errno = e;
-        return -1;
-    }
-    return fsync(dir_fd);
+    struct iovec iov = { (void *)data, len };
+    return store_file_replace(dir_fd, name, &iov, 1) == STORE_FILE_OK ? 0 : -1;
 }
 
 /* Reads a small text file; 1 when absent. */

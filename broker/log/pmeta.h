@@ -8,9 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store_file.h"
+
 #define PMETA_PARTITION_FILE "partition.metadata"
 #define PMETA_RECOVERY_POINT_FILE "recovery-point"
-#define PMETA_TMP_SUFFIX ".tmp"
+/* What store_file_replace writes before it renames. */
+#define PMETA_TMP_SUFFIX STORE_FILE_TMP_SUFFIX
 #define PMETA_TOPIC_ID_CHARS 22        /* base64url of 16 bytes, no padding */
 
 /* Kafka's Uuid.toString(): base64url without padding. out gets 23 bytes. */

@@ -8,6 +8,7 @@
 
 #include "cairn_assert.h"
 #include "log.h"
+#include "store_file.h"
 #include "logdir.h"
 #include "timeutil.h"
 
@@ -265,7 +266,7 @@ static int on_found(void *arg, const logdir_entry_t *e)
 
 static int open_dir(replicas_t *rs, size_t d, char *err, size_t err_len)
 {
-    if (logdir_mkdirs(rs->dirs[d]) != 0) {
+    if (store_file_mkdirs(rs->dirs[d]) != 0) {
         snprintf(err, err_len, "config: bad value for 'log.dirs': cannot create %s: %s",
                  rs->dirs[d], strerror(errno));
         return -1;

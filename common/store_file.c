@@ -69,6 +69,18 @@ int store_file_fsync_dir(int dir_fd)
     return 0;
 }
 
+int store_file_fsync_dir_path(const char *dir_path)
+{
+    int fd = open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = store_file_fsync_dir(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
 static int fsync_retry(int fd)
 {
     while (fsync(fd) != 0) {
@@ -122,14 +134,7 @@ static int fsync_parent(const char *path, size_t len)
         memcpy(parent, path, cut);
         parent[cut] = '\0';
     }
-    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = store_file_fsync_dir(fd);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
+    return store_file_fsync_dir_path(parent);
 }
 
 int store_file_mkdirs(const char *path)

@@ -1,6 +1,7 @@
-/* Durable file primitives for the controller's Raft storage: full writes and
- * reads, fsync of directories, atomic replace (write tmp, fsync, rename, fsync
- * dir) and durable directory creation. Errors come back as -1 with errno set. */
+/* Durable file primitives shared by the controller's Raft storage and the
+ * broker's partition logs: full writes and reads, fsync of directories,
+ * atomic replace (write tmp, fsync, rename, fsync dir) and durable directory
+ * creation. Errors come back as -1 with errno set. */
 #ifndef CAIRN_STORE_FILE_H
 #define CAIRN_STORE_FILE_H
 
@@ -22,6 +23,8 @@ int store_file_pread_all(int fd, void *buf, size_t len, uint64_t off);
 /* fsync of a directory, so entries created, renamed or removed in it are
  * durable. */
 int store_file_fsync_dir(int dir_fd);
+/* The same for a directory named by path. */
+int store_file_fsync_dir_path(const char *dir_path);
 
 typedef enum {
     STORE_FILE_OK = 0,
