@@ -39,24 +39,6 @@ struct fetch {
 
 /* ---- reading one partition ---------------------------------------------- */
 
-static int16_t check_partition(broker_t *b, const char *topic,
-                               const kafka_FetchRequest_FetchPartition_t *fp, replica_t **out)
-{
-    replica_t *r = replicas_get(b->replicas, topic, fp->Partition);
-    *out = r;
-    if (!r || !r->leader) {
-        const md_topic_t *t = topic ? md_image_topic(b->image, topic) : NULL;
-        bool exists = t && fp->Partition >= 0 && (size_t)fp->Partition < t->n_partitions;
-        return exists ? KAFKA_ERR_NOT_LEADER_OR_FOLLOWER : KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    }
-    /* KIP-320: a client that knows a different epoch must refresh first. */
-    if (fp->CurrentLeaderEpoch >= 0 && fp->CurrentLeaderEpoch < r->leader_epoch)
-        return KAFKA_ERR_FENCED_LEADER_EPOCH;
-    if (fp->CurrentLeaderEpoch > r->leader_epoch)
-        return KAFKA_ERR_UNKNOWN_LEADER_EPOCH;
-    return KAFKA_ERR_NONE;
-}
-
 /* Reads up to max_bytes of whole batches into the part's slices; returns
  * the bytes read or -1 with *err set. */
 static int64_t read_partition(replica_t *r, int64_t offset, int64_t max_bytes, bool min_one,
@@ -117,7 +99,7 @@ static void fill_partition(fetch_t *f, const char *topic,
     for (int32_t j = 0; j < FETCH_SLICES_MAX; j++)
         part->slices[j] = (kafka_records_slice_t){ .mem = NULL, .fd = -1, .pos = 0, .len = 0 };
     replica_t *r;
-    int16_t err = check_partition(b, topic, fp, &r);
+    int16_t err = kafka_find_leader(b, topic, fp->Partition, fp->CurrentLeaderEpoch, &r);
     int64_t total_left = f->req.MaxBytes - ps->bytes;
     int64_t limit = fp->PartitionMaxBytes < total_left ? fp->PartitionMaxBytes : total_left;
     if (err == KAFKA_ERR_NONE) {

@@ -10,23 +10,6 @@
 #define LIST_OFFSETS_LATEST (-1)
 #define LIST_OFFSETS_EARLIEST (-2)
 
-static int16_t check_replica(broker_t *b, const char *topic, int32_t partition,
-                             int32_t current_epoch, replica_t **out)
-{
-    replica_t *r = replicas_get(b->replicas, topic, partition);
-    *out = r;
-    if (!r || !r->leader) {
-        const md_topic_t *t = topic ? md_image_topic(b->image, topic) : NULL;
-        bool exists = t && partition >= 0 && (size_t)partition < t->n_partitions;
-        return exists ? KAFKA_ERR_NOT_LEADER_OR_FOLLOWER : KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    }
-    if (current_epoch >= 0 && current_epoch < r->leader_epoch)
-        return KAFKA_ERR_FENCED_LEADER_EPOCH;
-    if (current_epoch > r->leader_epoch)
-        return KAFKA_ERR_UNKNOWN_LEADER_EPOCH;
-    return KAFKA_ERR_NONE;
-}
-
 static void list_partition(kafka_call_t *call, const char *topic,
                            const kafka_ListOffsetsRequest_ListOffsetsPartition_t *rp,
                            kafka_ListOffsetsResponse_ListOffsetsPartitionResponse_t *out)
@@ -36,8 +19,8 @@ static void list_partition(kafka_call_t *call, const char *topic,
     out->Offset = -1;
     out->LeaderEpoch = -1;
     replica_t *r;
-    out->ErrorCode = check_replica(call->b, topic, rp->PartitionIndex, rp->CurrentLeaderEpoch,
-                                   &r);
+    out->ErrorCode = kafka_find_leader(call->b, topic, rp->PartitionIndex,
+                                       rp->CurrentLeaderEpoch, &r);
     if (out->ErrorCode != KAFKA_ERR_NONE)
         return;
     int64_t readable = plog_readable_offset(r->log);

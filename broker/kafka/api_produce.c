@@ -60,23 +60,20 @@ static int16_t validate_records(const kafka_bytes_t *records, int64_t max_bytes,
     return KAFKA_ERR_NONE;
 }
 
+/* The leader replica, or the error; an unknown topic is auto-created when
+ * auto.create.topics.enable allows it (retriable: the client retries). */
 static replica_t *leader_replica(broker_t *b, const char *topic, int32_t partition,
                                  int16_t *err)
 {
-    replica_t *r = replicas_get(b->replicas, topic, partition);
-    if (r && r->leader) {
-        *err = KAFKA_ERR_NONE;
-        return r;
-    }
-    const md_topic_t *t = topic ? md_image_topic(b->image, topic) : NULL;
-    bool exists = t && partition >= 0 && (size_t)partition < t->n_partitions;
-    *err = exists ? KAFKA_ERR_NOT_LEADER_OR_FOLLOWER : KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    if (!t && topic && b->cfg->auto_create_topics_enable &&
-        md_topic_name_check(topic, NULL, 0) == 0) {
+    replica_t *r = NULL;
+    *err = kafka_find_leader(b, topic, partition, -1, &r);
+    bool unknown = *err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION && topic &&
+                   !md_image_topic(b->image, topic);
+    if (unknown && b->cfg->auto_create_topics_enable && md_topic_name_check(topic, NULL, 0) == 0) {
         kafka_auto_create_topic(b, topic);
         *err = KAFKA_ERR_LEADER_NOT_AVAILABLE;
     }
-    return NULL;
+    return r;
 }
 
 static void produce_free_if_done(produce_t *pr)
@@ -189,12 +186,13 @@ static int build_response(produce_t *pr, kafka_ProduceRequest_t *req)
     for (int32_t i = 0; i < nt; i++) {
         kafka_ProduceRequest_TopicProduceData_t *td = &req->TopicData[i];
         int32_t np = td->PartitionData_count > 0 ? td->PartitionData_count : 0;
-        resp->Responses[i].Name = td->Name;
-        resp->Responses[i].PartitionResponses =
-            kafka_call_alloc(call, np ? (size_t)np : 1, sizeof *resp->Responses[i].PartitionResponses);
-        if (!resp->Responses[i].PartitionResponses)
+        kafka_ProduceResponse_TopicProduceResponse_t *rt = &resp->Responses[i];
+        rt->Name = td->Name;
+        rt->PartitionResponses = kafka_call_alloc(call, np ? (size_t)np : 1,
+                                                  sizeof *rt->PartitionResponses);
+        if (!rt->PartitionResponses)
             return -1;
-        resp->Responses[i].PartitionResponses_count = np;
+        rt->PartitionResponses_count = np;
         pr->n_waits += (size_t)np;
     }
     pr->waits = calloc(pr->n_waits ? pr->n_waits : 1, sizeof *pr->waits);

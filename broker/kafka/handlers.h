@@ -22,6 +22,14 @@ void kafka_handle_DescribeCluster(kafka_call_t *call);
  * client can retry with one it knows. */
 void kafka_reply_unsupported_api_versions(kafka_call_t *call);
 
+/* The leader replica of topic/partition on this broker, or the error for
+ * the client: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, and for a
+ * current_leader_epoch (-1: not given) older or newer than the leader's
+ * FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH (KIP-320). *out is set only on
+ * success. */
+int16_t kafka_find_leader(broker_t *b, const char *topic, int32_t partition,
+                          int32_t current_leader_epoch, replica_t **out);
+
 /* auto.create.topics.enable: asks the controller to create name with the
  * broker's num.partitions and default.replication.factor (capped at the live
  * brokers), once at a time per name; the client's retry finds it. */
