@@ -37,9 +37,9 @@ static const cfg_key_t cfg_keys[] = {
     { "process.roles", CFG_STRING, OFF(process_roles), NULL, 0, 0, BOTH, 0,
       "Role of the process reading the file: 'controller' or 'broker'. Optional; when set it must match the binary." },
     { "listeners", CFG_STRING, OFF(listeners), NULL, 0, 0, BOTH, BOTH,
-      "Listener to bind, NAME://host:port (controller: CONTROLLER://127.0.0.1:9192, broker: PLAINTEXT://127.0.0.1:9092)." },
+      "Listeners to bind, NAME://host:port,... A controller has one (CONTROLLER://127.0.0.1:9192); a broker has its Kafka listener first and a REPLICATION listener for its followers (PLAINTEXT://127.0.0.1:9092,REPLICATION://127.0.0.1:9292)." },
     { "advertised.listeners", CFG_STRING, OFF(advertised_listeners), NULL, 0, 0, BRK, 0,
-      "Listener the broker registers with the controllers for clients to use. Defaults to listeners." },
+      "Listeners the broker registers with the controllers, for clients (the first) and followers (REPLICATION) to use. Defaults to listeners; a REPLICATION entry missing here is taken from listeners." },
     { "controller.quorum.voters", CFG_STRING, OFF(controller_quorum_voters), NULL, 0, 0, BOTH, BOTH,
       "The metadata quorum's voters as id@host:port,... — the same list on every node." },
     { "metadata.log.dir", CFG_STRING, OFF(metadata_log_dir), NULL, 0, 0, CTRL, CTRL,
@@ -68,6 +68,12 @@ static const cfg_key_t cfg_keys[] = {
       "Partitions of a topic created without an explicit count (by cairnctl, CreateTopics with -1, or auto-creation)." },
     { "default.replication.factor", CFG_INT, OFF(default_replication_factor), "1", 1, 16, BOTH, 0,
       "Replication factor of a topic created without an explicit one; auto-created topics use min(this, active brokers)." },
+    { "unclean.leader.election.enable", CFG_BOOL, OFF(unclean_leader_election_enable), "false", 0, 0, CTRL, 0,
+      "When a partition's last in-sync replica leaves and no other in-sync replica is active, let an active out-of-sync replica lead (acknowledged records may be lost); false leaves the partition offline (topic override: unclean.leader.election.enable)." },
+    { "auto.leader.rebalance.enable", CFG_BOOL, OFF(auto_leader_rebalance_enable), "true", 0, 0, CTRL, 0,
+      "Every leader.imbalance.check.interval.seconds, move leadership back to each partition's first replica when it is active and in the ISR." },
+    { "leader.imbalance.check.interval.seconds", CFG_INT, OFF(leader_imbalance_check_interval_seconds), "300", 1, 86400, CTRL, 0,
+      "How often the controller leader runs preferred leader election (auto.leader.rebalance.enable)." },
     { "auto.create.topics.enable", CFG_BOOL, OFF(auto_create_topics_enable), "true", 0, 0, BRK, 0,
       "Create a topic with the default partitions and replication factor when a client asks for an unknown one in Metadata." },
     { "socket.request.max.bytes", CFG_INT, OFF(socket_request_max_bytes), "104857600", 1024, 1073741824, BRK, 0,
@@ -98,6 +104,14 @@ static const cfg_key_t cfg_keys[] = {
       "1 (durable, the default): a produce with acks=1 or acks=all is answered only after its batch is fsync'd, with group commit. N > 1: Kafka's page-cache mode, fsync after N messages." },
     { "log.flush.interval.ms", CFG_INT, OFF(log_flush_interval_ms), "-1", -1, I64MAX, BRK, 0,
       "In page-cache mode, also fsync when the oldest unflushed message is this old; -1 only by message count." },
+    { "replica.lag.time.max.ms", CFG_INT, OFF(replica_lag_time_max_ms), "10000", 10, 3600000, BRK, 0,
+      "A follower that has not caught up with its leader for this long leaves the ISR; one that catches up rejoins." },
+    { "replica.fetch.max.bytes", CFG_INT, OFF(replica_fetch_max_bytes), "1048576", 1024, 1073741824, BRK, 0,
+      "Bytes a follower asks for per partition in one fetch (at least one whole batch is always sent)." },
+    { "replica.fetch.response.max.bytes", CFG_INT, OFF(replica_fetch_response_max_bytes), "10485760", 1024, 1073741824, BRK, 0,
+      "Bytes a follower asks for over all partitions of one fetch." },
+    { "replica.fetch.wait.max.ms", CFG_INT, OFF(replica_fetch_wait_max_ms), "500", 0, 5000, BRK, 0,
+      "How long a follower's fetch waits at the leader when there is nothing new." },
 };
 
 #define N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
@@ -218,10 +232,11 @@ static int validate_value(const cfg_key_t *k, const char *value, char *err, size
         }
     }
     if (strcmp(k->name, "listeners") == 0 || strcmp(k->name, "advertised.listeners") == 0) {
-        char host[CAIRN_HOST_MAX];
-        uint16_t port;
-        if (cairn_parse_listener(value, NULL, 0, host, sizeof host, &port) != 0) {
-            set_err(err, err_len, "config: bad value for '%s': '%s' (NAME://host:port)", k->name, value);
+        cairn_listener_t ls[CAIRN_LISTENERS_MAX];
+        size_t n;
+        if (cairn_parse_listeners(value, ls, CAIRN_LISTENERS_MAX, &n) != 0) {
+            set_err(err, err_len, "config: bad value for '%s': '%s' (NAME://host:port,... with distinct names)",
+                    k->name, value);
             return -1;
         }
     }
@@ -466,6 +481,42 @@ int cairn_parse_voters(const char *s, cairn_voter_t *out, size_t max, size_t *n_
         return -1;
     *n_out = n;
     return 0;
+}
+
+int cairn_parse_listeners(const char *s, cairn_listener_t *out, size_t max, size_t *n_out)
+{
+    size_t n = 0;
+    while (*s) {
+        size_t len = strcspn(s, ",");
+        char entry[CAIRN_HOST_MAX + 64];
+        if (len == 0 || len >= sizeof entry || n >= max)
+            return -1;
+        memcpy(entry, s, len);
+        entry[len] = '\0';
+        char *e = trim(entry);
+        if (cairn_parse_listener(e, out[n].name, sizeof out[n].name, out[n].host,
+                                 sizeof out[n].host, &out[n].port) != 0)
+            return -1;
+        if (cairn_find_listener(out, n, out[n].name))
+            return -1;
+        n++;
+        s += len;
+        if (*s == ',')
+            s++;
+    }
+    if (n == 0)
+        return -1;
+    *n_out = n;
+    return 0;
+}
+
+const cairn_listener_t *cairn_find_listener(const cairn_listener_t *ls, size_t n,
+                                            const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ls[i].name, name) == 0)
+            return &ls[i];
+    return NULL;
 }
 
 int cairn_parse_listener(const char *s, char *name, size_t name_len,

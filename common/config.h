@@ -34,6 +34,9 @@ typedef struct cairn_config {
     int64_t metadata_max_frame_bytes;
     int64_t num_partitions;
     int64_t default_replication_factor;
+    bool unclean_leader_election_enable;
+    bool auto_leader_rebalance_enable;
+    int64_t leader_imbalance_check_interval_seconds;
     /* broker: Kafka listener and partition logs */
     bool auto_create_topics_enable;
     int64_t socket_request_max_bytes;
@@ -50,6 +53,10 @@ typedef struct cairn_config {
     int64_t log_index_size_max_bytes;
     int64_t log_flush_interval_messages;
     int64_t log_flush_interval_ms;
+    int64_t replica_lag_time_max_ms;
+    int64_t replica_fetch_max_bytes;
+    int64_t replica_fetch_response_max_bytes;
+    int64_t replica_fetch_wait_max_ms;
 } cairn_config_t;
 
 /* Sets every field to its default. Strings are owned by cfg. */
@@ -94,6 +101,25 @@ int cairn_parse_voters(const char *s, cairn_voter_t *out, size_t max, size_t *n_
 
 /* "host:port" → parts. Returns -1 on a malformed address. */
 int cairn_parse_hostport(const char *s, char *host, size_t host_len, uint16_t *port);
+
+/* One entry of a "NAME://host:port,..." listener list. */
+typedef struct cairn_listener {
+    char name[32];
+    char host[CAIRN_HOST_MAX];
+    uint16_t port;
+} cairn_listener_t;
+
+#define CAIRN_LISTENERS_MAX 8
+/* The broker listener followers fetch from (internal RPC frames). */
+#define CAIRN_REPLICATION_LISTENER "REPLICATION"
+
+/* Every listener of the list, in order. Returns -1 on a malformed entry, a
+ * repeated name, or more than max. */
+int cairn_parse_listeners(const char *s, cairn_listener_t *out, size_t max, size_t *n_out);
+
+/* The listener called name in the list, or NULL. */
+const cairn_listener_t *cairn_find_listener(const cairn_listener_t *ls, size_t n,
+                                            const char *name);
 
 /* First listener of a "NAME://host:port[,...]" list. name may be NULL. */
 int cairn_parse_listener(const char *s, char *name, size_t name_len,

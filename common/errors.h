@@ -26,7 +26,12 @@
     X(BROKER_NOT_REGISTERED,   30, "broker not registered") \
     X(STALE_BROKER_EPOCH,      31, "stale broker epoch") \
     X(DUPLICATE_REGISTRATION,  32, "broker id registered by a live incarnation") \
-    X(NOT_ENOUGH_BROKERS,      33, "not enough active brokers")
+    X(NOT_ENOUGH_BROKERS,      33, "not enough active brokers") \
+    X(FENCED_LEADER_EPOCH,     40, "leader epoch is not the partition's current one") \
+    X(NOT_LEADER_OR_FOLLOWER,  41, "broker is not the partition's leader") \
+    X(INVALID_UPDATE_VERSION,  42, "partition epoch is not the partition's current one") \
+    X(INELIGIBLE_REPLICA,      43, "replica is fenced or in controlled shutdown") \
+    X(UNKNOWN_PARTITION,       44, "unknown partition")
 
 typedef enum {
 #define CAIRN_ERR_ENUM(name, code, msg) CAIRN_ERR_##name = code,

@@ -1,7 +1,7 @@
 /* Broker lifecycle on the controller leader (KIP-631): registration,
  * heartbeats, session expiry → fencing, unfencing once a broker has caught
- * up with the metadata log, and the metadata log served to brokers as
- * observers with a long poll. */
+ * up with the metadata log, controlled shutdown, and the metadata log
+ * served to brokers as observers with a long poll. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +23,8 @@
 typedef struct session {
     uint32_t broker_id;
     uint64_t last_heartbeat_ms;
-    bool op_in_flight;             /* a fence/unfence/register for it is pending */
+    bool op_in_flight;             /* a register/fence/unfence/shutdown is pending */
+    uint64_t shutdown_index;       /* where its controlled shutdown committed; 0: unknown */
 } session_t;
 
 typedef struct fetch_waiter {
@@ -63,7 +64,7 @@ static session_t *session_get(brokers_t *b, uint32_t id, bool create)
 
 /* ---- proposals on behalf of a broker ---------------------------------- */
 
-typedef enum { OP_REGISTER, OP_FENCE, OP_UNFENCE } broker_op_t;
+typedef enum { OP_REGISTER, OP_FENCE, OP_UNFENCE, OP_SHUTDOWN } broker_op_t;
 
 typedef struct op_ctx {
     brokers_t *b;
@@ -89,7 +90,11 @@ static void on_op_committed(int err, uint64_t index, int apply_rc, void *arg)
     session_t *s = session_get(ctx->b, ctx->broker_id, false);
     if (s)
         s->op_in_flight = false;
-    static const char *const names[] = { "registered", "fenced", "unfenced" };
+    static const char *const names[] = { "registered", "fenced", "unfenced",
+                                         "in controlled shutdown" };
+    if (s && err == CAIRN_ERR_OK && apply_rc == 0)
+        s->shutdown_index = ctx->op == OP_SHUTDOWN ? index
+                            : ctx->op == OP_REGISTER ? 0 : s->shutdown_index;
     if (err == CAIRN_ERR_OK && apply_rc == 0)
         LOG_INFO("brokers", "broker %u %s (metadata index %llu)", ctx->broker_id,
                  names[ctx->op], (unsigned long long)index);
@@ -137,7 +142,10 @@ static int check_duplicate(brokers_t *b, const Cairn__BrokerRegisterRequest *req
 {
     const md_broker_t *old = md_image_broker(b->c->image, req->broker_id);
     session_t *s = session_get(b, req->broker_id, false);
-    if (!old || old->fenced || !s || req->incarnation.len != MD_UUID_LEN ||
+    /* A broker in controlled shutdown has been told it may exit: its
+     * restart registers anew and starts over fenced (KIP-631). */
+    if (!old || old->fenced || old->in_controlled_shutdown || !s ||
+        req->incarnation.len != MD_UUID_LEN ||
         memcmp(old->incarnation, req->incarnation.data, MD_UUID_LEN) == 0)
         return CAIRN_ERR_OK;
     uint64_t now = cairn_mono_ms();
@@ -201,12 +209,58 @@ static void maybe_unfence(brokers_t *b, session_t *s, const md_broker_t *mb,
 {
     /* KIP-631: unfence once the broker has replayed the log up to its own
      * registration, so it never acts on metadata older than itself. */
-    if (!mb->fenced || req->want_fence || s->op_in_flight || req->metadata_offset < mb->epoch)
+    if (!mb->fenced || req->want_fence || req->want_shutdown || s->op_in_flight ||
+        req->metadata_offset < mb->epoch)
         return;
     md_batch_t batch = { 0 };
     char why[256];
-    if (md_plan_unfence_broker(b->c->image, mb->id, &batch, why, sizeof why) == CAIRN_ERR_OK)
+    if (md_plan_unfence_broker(b->c->image, mb->id, b->c->cfg->unclean_leader_election_enable,
+                               &batch, why, sizeof why) == CAIRN_ERR_OK)
         (void)propose_op(b, s, OP_UNFENCE, &batch, NULL, NULL);
+}
+
+/* Proposes the BrokerShutdownRecord batch (KIP-631): leaderships move and
+ * the broker leaves every ISR in the same commit. */
+static void start_shutdown(brokers_t *b, session_t *s, const md_broker_t *mb)
+{
+    md_batch_t batch = { 0 };
+    char why[256] = "";
+    bool unclean = b->c->cfg->unclean_leader_election_enable;
+    if (md_plan_shutdown_broker(b->c->image, mb->id, unclean, &batch, why, sizeof why) !=
+        CAIRN_ERR_OK) {
+        LOG_WARN("brokers", "cannot start controlled shutdown of broker %u: %s", mb->id, why);
+        return;
+    }
+    LOG_INFO("brokers", "broker %u asks for controlled shutdown", mb->id);
+    (void)propose_op(b, s, OP_SHUTDOWN, &batch, NULL, NULL);
+}
+
+/* KIP-631 controlled shutdown. The first heartbeat asking for it commits a
+ * BrokerShutdownRecord that also moves the broker's leaderships and takes
+ * it out of every ISR; the answer is should_shutdown once the broker leads
+ * nothing and has applied that batch, so it stops leading before it exits.
+ * A fenced broker leads nothing and is released at once. */
+static bool controlled_shutdown(brokers_t *b, session_t *s, const md_broker_t *mb,
+                                const Cairn__BrokerHeartbeatRequest *req)
+{
+    if (!req->want_shutdown)
+        return false;
+    if (mb->fenced)
+        return true;
+    if (!s)
+        return false;
+    if (!mb->in_controlled_shutdown) {
+        if (!s->op_in_flight)
+            start_shutdown(b, s, mb);
+        return false;
+    }
+    if (md_broker_leads_any(b->c->image, mb->id))
+        return false;
+    /* After a controller failover the commit index is unknown here: wait for
+     * the broker to reach what this leader has applied instead. */
+    if (s->shutdown_index == 0)
+        s->shutdown_index = quorum_applied_index(b->c->quorum);
+    return req->metadata_offset >= s->shutdown_index;
 }
 
 static void handle_heartbeat(brokers_t *b, rpc_conn_t *conn, const rpc_frame_t *frame)
@@ -234,7 +288,7 @@ static void handle_heartbeat(brokers_t *b, rpc_conn_t *conn, const rpc_frame_t *
         controller_status(b->c, &st, CAIRN_ERR_OK, NULL);
         resp.is_fenced = mb->fenced;
         resp.is_caught_up = req->metadata_offset >= quorum_applied_index(b->c->quorum);
-        resp.should_shutdown = false;
+        resp.should_shutdown = controlled_shutdown(b, s, mb, req);
     }
     (void)rpc_conn_reply(conn, frame, &resp.base, NULL, 0);
     if (req)
@@ -256,7 +310,8 @@ static void check_sessions(brokers_t *b)
             continue;
         md_batch_t batch = { 0 };
         char why[256] = "";
-        if (md_plan_fence_broker(b->c->image, mb->id, &batch, why, sizeof why) != CAIRN_ERR_OK) {
+        if (md_plan_fence_broker(b->c->image, mb->id, b->c->cfg->unclean_leader_election_enable,
+                                 &batch, why, sizeof why) != CAIRN_ERR_OK) {
             LOG_WARN("brokers", "cannot fence broker %u: %s", mb->id, why);
             continue;
         }

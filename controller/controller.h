@@ -1,7 +1,8 @@
 /* The controller process: one loop owning the Raft host (quorum), the
  * metadata image, the RPC server and the broker sessions. This header is
  * private to controller/ and shared by its parts: host.c (server and
- * dispatch), admin.c (admin RPC), brokers.c (broker RPC and sessions). */
+ * dispatch), admin.c (admin RPC), brokers.c (broker RPC and sessions),
+ * partitions.c (AlterPartition and preferred leader election). */
 #ifndef CAIRN_CONTROLLER_H
 #define CAIRN_CONTROLLER_H
 
@@ -18,6 +19,7 @@
 
 typedef struct brokers brokers_t;
 typedef struct admin admin_t;
+typedef struct partitions partitions_t;
 
 typedef struct controller {
     struct event_base *base;
@@ -29,6 +31,7 @@ typedef struct controller {
     rpc_server_t *server;
     brokers_t *brokers;
     admin_t *admin;
+    partitions_t *partitions;
     struct event *sig_term;
     struct event *sig_int;
     struct event *stop_ev;
@@ -72,5 +75,12 @@ void brokers_free(brokers_t *b);
 bool brokers_handle(brokers_t *b, rpc_conn_t *conn, const rpc_frame_t *frame);
 void brokers_on_applied(brokers_t *b, uint64_t applied_index);
 void brokers_on_leadership(brokers_t *b, bool is_leader);
+
+/* partitions.c: runs on the controller loop; the rebalance timer acts only
+ * while this node is a ready leader. */
+partitions_t *partitions_new(controller_t *c);
+void partitions_free(partitions_t *pt);
+/* Returns true when frame->type is RPC_ALTER_PARTITION (and it was handled). */
+bool partitions_handle(partitions_t *pt, rpc_conn_t *conn, const rpc_frame_t *frame);
 
 #endif

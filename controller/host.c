@@ -50,7 +50,8 @@ static void on_request(rpc_conn_t *conn, const rpc_frame_t *frame, void *arg)
         quorum_receive(c->quorum, frame->body, frame->body_len);
         return;
     }
-    if (admin_handle(c->admin, conn, frame) || brokers_handle(c->brokers, conn, frame))
+    if (admin_handle(c->admin, conn, frame) || brokers_handle(c->brokers, conn, frame) ||
+        partitions_handle(c->partitions, conn, frame))
         return;
     LOG_WARN("rpc", "unknown request type %u from %s; closing", frame->type, rpc_conn_peer(conn));
     rpc_conn_close(conn);
@@ -115,9 +116,10 @@ controller_t *controller_start(struct event_base *base, const cairn_config_t *cf
     c->image = md_image_new();
     c->brokers = brokers_new(c);
     c->admin = admin_new(c);
+    c->partitions = partitions_new(c);
     quorum_listener_t listener = { on_applied, on_leadership, c };
     c->quorum = quorum_open(base, cfg, c->voters, c->n_voters, c->image, &listener, err, err_len);
-    if (!c->image || !c->brokers || !c->admin || !c->quorum) {
+    if (!c->image || !c->brokers || !c->admin || !c->partitions || !c->quorum) {
         controller_free(c);
         return NULL;
     }
@@ -161,6 +163,8 @@ void controller_free(controller_t *c)
         admin_free(c->admin);
     if (c->brokers)
         brokers_free(c->brokers);
+    if (c->partitions)
+        partitions_free(c->partitions);
     if (c->image)
         md_image_free(c->image);
     if (c->sig_term)

@@ -235,6 +235,29 @@ static int apply_partition(md_state_t *st, journal_t *j, const Cairn__PartitionR
     return 0;
 }
 
+/* Rules a change must pass beyond the partition invariants: the planner's
+ * partition-epoch guard, and KIP-841's "a fenced or shutting-down broker
+ * never joins the ISR", checked again here because the broker may have been
+ * fenced by a batch committed after this change was planned. */
+static int change_rules_check(const md_state_t *st, const md_partition_t *p,
+                              const Cairn__PartitionChangeRecord *r, char *why)
+{
+    if (r->check_partition_epoch && r->expected_partition_epoch != p->partition_epoch)
+        return md_fail(why, WHY_MAX, "partition %u planned at partition epoch %u, now %u",
+                       r->partition, r->expected_partition_epoch, p->partition_epoch);
+    if (!r->isr_changed)
+        return 0;
+    for (size_t i = 0; i < r->n_isr; i++) {
+        if (md_ids_contain(p->isr, p->n_isr, r->isr[i]))
+            continue;
+        const md_broker_t *b = r->isr[i] < 0 ? NULL : md_state_broker(st, (uint32_t)r->isr[i]);
+        if (!md_broker_active(b))
+            return md_fail(why, WHY_MAX, "partition %u: broker %d cannot join the isr: "
+                           "not active (KIP-841)", r->partition, r->isr[i]);
+    }
+    return 0;
+}
+
 /* Kafka's PartitionChangeRecord rules: every change bumps partition_epoch
  * (the AlterPartition fence); a change of leader also bumps leader_epoch,
  * which followers and clients use to detect a new leader (KIP-320). */
@@ -253,7 +276,8 @@ static int apply_partition_change(md_state_t *st, journal_t *j,
     size_t n_isr = r->isr_changed ? r->n_isr : p->n_isr;
     int32_t leader = r->leader_changed ? r->leader : p->leader;
     bool new_leader = leader != p->leader;
-    if (md_partition_check(st, replicas, n_replicas, isr, n_isr, leader, why, WHY_MAX) != 0)
+    if (md_partition_check(st, replicas, n_replicas, isr, n_isr, leader, why, WHY_MAX) != 0 ||
+        change_rules_check(st, p, r, why) != 0)
         return -1;
     if (p->partition_epoch == UINT32_MAX || (new_leader && p->leader_epoch == UINT32_MAX))
         return md_fail(why, WHY_MAX, "%s-%u epoch exhausted", o->t.name, r->partition);

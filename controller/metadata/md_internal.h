@@ -154,6 +154,43 @@ Cairn__MetadataRecord *md_rec_list_add(md_rec_list_t *l);
 int md_rec_list_pack(const md_rec_list_t *l, md_batch_t *out);
 void md_rec_list_free(md_rec_list_t *l);
 
+/* The records of a plan that changes partitions (plan_elect.c): a few
+ * leading records (a broker record), then PartitionChangeRecords whose ISR
+ * arrays come from one pool. Every change carries the partition-epoch
+ * guard, so it applies only to the partition state it was planned on. */
+typedef struct md_change_set {
+    md_rec_list_t l;
+    Cairn__PartitionChangeRecord *changes;
+    size_t n_changes;
+    size_t changes_cap;
+    int32_t *isr_pool;
+    size_t isr_used;
+    size_t isr_cap;
+} md_change_set_t;
+
+/* Room for n_lead leading records and n_changes changes whose ISRs total
+ * isr_slots entries. Returns a cairn_err_t; free with md_change_set_free
+ * either way. */
+int md_change_set_init(md_change_set_t *cs, size_t n_lead, size_t n_changes,
+                       size_t isr_slots);
+void md_change_set_free(md_change_set_t *cs);
+/* A cleared change of t's partition p, guarded by p's partition epoch; the
+ * record borrows t->id. Precondition: fewer than n_changes added. */
+Cairn__PartitionChangeRecord *md_change_add(md_change_set_t *cs, const md_topic_t *t,
+                                            const md_partition_t *p);
+/* Sets c's ISR to a pool copy of isr[0..n). Precondition: room in the pool. */
+void md_change_set_isr(md_change_set_t *cs, Cairn__PartitionChangeRecord *c,
+                       const int32_t *isr, size_t n);
+
+/* Kafka's clean election: the first replica in assignment order that is in
+ * the ISR, is not leaving and is active; MD_NO_LEADER when none is. */
+int32_t md_elect_clean(const md_image_t *img, const md_partition_t *p, int32_t leaving);
+/* Unclean election: the first active replica that is not leaving (it need
+ * not be in the ISR); MD_NO_LEADER when none is. */
+int32_t md_elect_unclean(const md_image_t *img, const md_partition_t *p, int32_t leaving);
+/* The topic's unclean.leader.election.enable, or dflt when it has none. */
+bool md_topic_unclean_enabled(const md_topic_t *t, bool dflt);
+
 /* Writes a formatted reason into why (may be NULL) and returns code. */
 int md_plan_fail(int code, char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

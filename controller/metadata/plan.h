@@ -5,6 +5,7 @@
 #ifndef CAIRN_MD_PLAN_H
 #define CAIRN_MD_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,17 +62,84 @@ int md_plan_register_broker(const md_image_t *img, uint32_t broker_id,
                             const md_endpoint_t *endpoints, size_t n_endpoints,
                             const char *rack, md_batch_t *out, char *why, size_t why_len);
 
+/* unclean_default is the controller's unclean.leader.election.enable; a
+ * topic's own unclean.leader.election.enable overrides it. */
+
 /* FenceBrokerRecord, and for every partition that lists the broker in its
  * ISR a PartitionChangeRecord removing it; partitions it led get the first
- * other replica that is in the ISR and active (leader_epoch + 1 on apply) or
- * MD_NO_LEADER. An ISR never becomes empty: the last member stays listed
- * (Kafka's rule, so an unclean election is never implied). */
-int md_plan_fence_broker(const md_image_t *img, uint32_t broker_id,
+ * other replica that is in the ISR and active (leader_epoch + 1 on apply).
+ * An ISR never becomes empty: the last member stays listed (Kafka's rule).
+ * When no in-sync replica is active the partition goes offline
+ * (MD_NO_LEADER), unless unclean election is enabled for its topic: then
+ * the first active out-of-sync replica leads with ISR = {it} (data written
+ * only to the old ISR may be lost). Errors: BROKER_NOT_REGISTERED,
+ * INVALID_REQUEST (already fenced), NOMEM. (plan_broker.c) */
+int md_plan_fence_broker(const md_image_t *img, uint32_t broker_id, bool unclean_default,
                          md_batch_t *out, char *why, size_t why_len);
 
+/* Controlled shutdown (KIP-631): BrokerShutdownRecord, then the same
+ * partition changes as a fence — every leadership moves to another
+ * in-sync active replica (or offline, or unclean as above) and the broker
+ * leaves every ISR, the last member staying. Afterwards the broker leads
+ * nothing and, being inactive, is never elected nor re-added to an ISR
+ * (KIP-841). Errors: BROKER_NOT_REGISTERED, INVALID_REQUEST (fenced or
+ * already shutting down), NOMEM. (plan_broker.c) */
+int md_plan_shutdown_broker(const md_image_t *img, uint32_t broker_id, bool unclean_default,
+                            md_batch_t *out, char *why, size_t why_len);
+
 /* UnfenceBrokerRecord, and leadership for offline partitions whose ISR holds
- * the broker. */
-int md_plan_unfence_broker(const md_image_t *img, uint32_t broker_id,
+ * the broker; with unclean election enabled for the topic, also for offline
+ * partitions where it is an out-of-sync replica and no ISR member is active
+ * (ISR = {it}). Errors: BROKER_NOT_REGISTERED, INVALID_REQUEST (active).
+ * (plan_broker.c) */
+int md_plan_unfence_broker(const md_image_t *img, uint32_t broker_id, bool unclean_default,
                            md_batch_t *out, char *why, size_t why_len);
+
+/* True when the broker leads at least one partition. */
+bool md_broker_leads_any(const md_image_t *img, uint32_t broker_id);
+
+/* Preferred leader election (Kafka's auto.leader.rebalance.enable): a
+ * leader change back to the first replica for every partition whose leader
+ * is another broker (or none) while the first replica is active and in the
+ * ISR; at most max_changes of them, in topic and partition order. Sets
+ * *n_changes; with none, out stays empty and the result is OK. Errors:
+ * NOMEM, TOO_LARGE. (plan_elect.c) */
+int md_plan_preferred_leaders(const md_image_t *img, size_t max_changes, md_batch_t *out,
+                              size_t *n_changes, char *why, size_t why_len);
+
+/* One partition of an AlterPartition request (KIP-497). Borrowed. */
+typedef struct md_alter_item {
+    const uint8_t *topic_id;       /* MD_UUID_LEN bytes; NULL when malformed */
+    uint32_t partition;
+    uint32_t leader_epoch;
+    uint32_t partition_epoch;
+    const int32_t *new_isr;
+    size_t n_new_isr;
+} md_alter_item_t;
+
+typedef struct md_alter_result {
+    int code;                      /* cairn_err_t of this item */
+    bool changed;                  /* a PartitionChangeRecord is in the batch */
+} md_alter_result_t;
+
+/* Kafka's AlterPartition, validated item by item (plan_isr.c). The
+ * requester must be registered, unfenced and at broker_epoch, else the
+ * request fails as a whole with STALE_BROKER_EPOCH. Each item then gets its
+ * own code in results[i]: UNKNOWN_TOPIC / UNKNOWN_PARTITION;
+ * FENCED_LEADER_EPOCH (leader_epoch is not current); NOT_LEADER_OR_FOLLOWER
+ * (the requester does not lead it); INVALID_UPDATE_VERSION (partition_epoch
+ * is not current); INVALID_REQUEST (ISR empty, without the leader, with a
+ * non-replica or a duplicate, or a second item for the same partition);
+ * INELIGIBLE_REPLICA (KIP-841: a member being added is fenced or in
+ * controlled shutdown). Accepted items whose ISR differs become one
+ * PartitionChangeRecord each (isr_changed, guarded by the partition epoch:
+ * partition_epoch + 1 on apply, leader_epoch unchanged), all in out;
+ * accepted no-ops get OK without a record. out stays empty when no item
+ * changes anything. Returns OK, STALE_BROKER_EPOCH, INVALID_REQUEST (too
+ * many items) or NOMEM; why names the first refusal. */
+int md_plan_alter_partition(const md_image_t *img, uint32_t broker_id, uint64_t broker_epoch,
+                            const md_alter_item_t *items, size_t n_items,
+                            md_alter_result_t *results, md_batch_t *out,
+                            char *why, size_t why_len);
 
 #endif

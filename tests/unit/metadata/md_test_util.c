@@ -209,11 +209,84 @@ void setup_brokers(md_image_t *img, uint32_t n)
         ck_assert_int_eq(md_plan_register_broker(img, id, inc, &ep, 1, NULL, &batch,
                                                  why, sizeof why), CAIRN_ERR_OK);
         ck_assert_int_eq(apply_batch(img, &batch), 0);
-        ck_assert_int_eq(md_plan_unfence_broker(img, id, &batch, why, sizeof why),
+        ck_assert_int_eq(md_plan_unfence_broker(img, id, false, &batch, why, sizeof why),
                          CAIRN_ERR_OK);
         ck_assert_int_eq(apply_batch(img, &batch), 0);
         ck_assert(md_broker_active(md_image_broker(img, id)));
     }
+}
+
+md_image_t *tu_cluster(uint32_t n)
+{
+    md_image_t *img = md_image_new();
+    ck_assert_ptr_nonnull(img);
+    setup_brokers(img, n);
+    return img;
+}
+
+const md_topic_t *tu_topic(md_image_t *img, const char *name, int32_t partitions, int32_t rf,
+                           const char *unclean)
+{
+    uint8_t id[MD_UUID_LEN];
+    uint64_t seq = md_image_last_index(img) + 1;
+    memset(id, 0, sizeof id);
+    memcpy(id, &seq, sizeof seq);
+    id[15] = 0xa5;
+    md_config_entry_t cfg = { "unclean.leader.election.enable", (char *)unclean };
+    md_create_topic_t req = { name, partitions, rf, &cfg, unclean ? 1 : 0, id };
+    md_batch_t batch = { 0 };
+    char why[256];
+    ck_assert_int_eq(md_plan_create_topic(img, &req, &batch, why, sizeof why), CAIRN_ERR_OK);
+    ck_assert_int_eq(apply_batch(img, &batch), 0);
+    const md_topic_t *t = md_image_topic(img, name);
+    ck_assert_ptr_nonnull(t);
+    return t;
+}
+
+typedef int (*broker_plan_fn)(const md_image_t *, uint32_t, bool, md_batch_t *, char *,
+                              size_t);
+
+static void broker_plan(md_image_t *img, broker_plan_fn fn, uint32_t id, bool unclean)
+{
+    char why[256] = "";
+    md_batch_t batch = { 0 };
+    int rc = fn(img, id, unclean, &batch, why, sizeof why);
+    ck_assert_msg(rc == CAIRN_ERR_OK, "broker %u: %s", id, why);
+    ck_assert_int_eq(apply_batch(img, &batch), 0);
+}
+
+void tu_fence(md_image_t *img, uint32_t id, bool unclean)
+{
+    broker_plan(img, md_plan_fence_broker, id, unclean);
+    ck_assert(md_image_broker(img, id)->fenced);
+}
+
+void tu_unfence(md_image_t *img, uint32_t id, bool unclean)
+{
+    broker_plan(img, md_plan_unfence_broker, id, unclean);
+    ck_assert(md_broker_active(md_image_broker(img, id)));
+}
+
+void tu_shutdown(md_image_t *img, uint32_t id, bool unclean)
+{
+    broker_plan(img, md_plan_shutdown_broker, id, unclean);
+    ck_assert(md_image_broker(img, id)->in_controlled_shutdown);
+}
+
+const md_partition_t *tu_part(const md_image_t *img, const char *name, uint32_t p)
+{
+    const md_topic_t *t = md_image_topic(img, name);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_lt(p, t->n_partitions);
+    return &t->partitions[p];
+}
+
+bool tu_in_isr(const md_partition_t *p, int32_t id)
+{
+    for (size_t i = 0; i < p->n_isr; i++)
+        if (p->isr[i] == id)
+            return true;
+    return false;
 }
 
 void content_of(const md_image_t *img, uint8_t **out, size_t *len)

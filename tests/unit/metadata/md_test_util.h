@@ -51,6 +51,19 @@ int tb_apply(tbatch_t *b, md_image_t *img);
 int apply_batch(md_image_t *img, md_batch_t *batch);
 /* Registers brokers 1..n through the planner and unfences them. */
 void setup_brokers(md_image_t *img, uint32_t n);
+/* A new image with active brokers 1..n (owned by the caller). */
+md_image_t *tu_cluster(uint32_t n);
+/* Creates topic name through the planner and applies it; unclean, when not
+ * NULL, is its unclean.leader.election.enable. Returns the topic. */
+const md_topic_t *tu_topic(md_image_t *img, const char *name, int32_t partitions, int32_t rf,
+                           const char *unclean);
+/* Plans and applies a controller decision, asserting it is accepted. */
+void tu_fence(md_image_t *img, uint32_t id, bool unclean);
+void tu_unfence(md_image_t *img, uint32_t id, bool unclean);
+void tu_shutdown(md_image_t *img, uint32_t id, bool unclean);
+/* The broker's partition p of topic name, as the image holds it now. */
+const md_partition_t *tu_part(const md_image_t *img, const char *name, uint32_t p);
+bool tu_in_isr(const md_partition_t *p, int32_t id);
 /* The image's snapshot with last index/term zeroed: its content only. */
 void content_of(const md_image_t *img, uint8_t **out, size_t *len);
 bool same_content(const md_image_t *img, const uint8_t *want, size_t want_len);

@@ -1,4 +1,5 @@
-/* Runs the metadata module's check suites: the image and the planner. */
+/* Runs the metadata module's check suites: the image, the planner, ISR
+ * changes and leader election. */
 #include <stdlib.h>
 
 #include <check.h>
@@ -7,6 +8,8 @@
 
 Suite *image_suite(void);
 Suite *plan_suite(void);
+Suite *isr_suite(void);
+Suite *elect_suite(void);
 
 int main(void)
 {
@@ -14,6 +17,8 @@ int main(void)
     cairn_log_init("test", 0, CAIRN_LOG_ERROR);
     SRunner *sr = srunner_create(image_suite());
     srunner_add_suite(sr, plan_suite());
+    srunner_add_suite(sr, isr_suite());
+    srunner_add_suite(sr, elect_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -45,7 +45,7 @@ static void fence(md_image_t *img, uint32_t id)
 {
     char why[256];
     md_batch_t batch = { 0 };
-    ck_assert_int_eq(md_plan_fence_broker(img, id, &batch, why, sizeof why), CAIRN_ERR_OK);
+    ck_assert_int_eq(md_plan_fence_broker(img, id, false, &batch, why, sizeof why), CAIRN_ERR_OK);
     ck_assert_int_eq(apply_batch(img, &batch), 0);
     ck_assert(md_image_broker(img, id)->fenced);
 }
@@ -54,7 +54,7 @@ static void unfence(md_image_t *img, uint32_t id)
 {
     char why[256];
     md_batch_t batch = { 0 };
-    ck_assert_int_eq(md_plan_unfence_broker(img, id, &batch, why, sizeof why), CAIRN_ERR_OK);
+    ck_assert_int_eq(md_plan_unfence_broker(img, id, false, &batch, why, sizeof why), CAIRN_ERR_OK);
     ck_assert_int_eq(apply_batch(img, &batch), 0);
     ck_assert(md_broker_active(md_image_broker(img, id)));
 }
@@ -249,10 +249,10 @@ START_TEST(test_fence_moves_leadership)
     }
     char why[256];
     md_batch_t batch = { 0 };
-    ck_assert_int_eq(md_plan_fence_broker(img, (uint32_t)victim, &batch, why, sizeof why),
+    ck_assert_int_eq(md_plan_fence_broker(img, (uint32_t)victim, false, &batch, why, sizeof why),
                      CAIRN_ERR_INVALID_REQUEST);
     ck_assert_ptr_nonnull(strstr(why, "already fenced"));
-    ck_assert_int_eq(md_plan_fence_broker(img, 42, &batch, why, sizeof why),
+    ck_assert_int_eq(md_plan_fence_broker(img, 42, false, &batch, why, sizeof why),
                      CAIRN_ERR_BROKER_NOT_REGISTERED);
     ck_assert_ptr_null(batch.data);
     md_image_free(img);
@@ -327,9 +327,9 @@ START_TEST(test_unfence_restores_offline_partitions)
 
     char why[256];
     md_batch_t batch = { 0 };
-    ck_assert_int_eq(md_plan_unfence_broker(img, (uint32_t)a, &batch, why, sizeof why),
+    ck_assert_int_eq(md_plan_unfence_broker(img, (uint32_t)a, false, &batch, why, sizeof why),
                      CAIRN_ERR_INVALID_REQUEST);
-    ck_assert_int_eq(md_plan_unfence_broker(img, 99, &batch, why, sizeof why),
+    ck_assert_int_eq(md_plan_unfence_broker(img, 99, false, &batch, why, sizeof why),
                      CAIRN_ERR_BROKER_NOT_REGISTERED);
     md_image_free(img);
 }
