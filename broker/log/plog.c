@@ -1,7 +1,7 @@
-/* A partition log (plog.h): opening and closing, accessors, appends and
- * rolling. Group commit lives in plog_sync.c, reads in plog_read.c,
- * recovery in plog_recovery.c, retention and truncation in
- * plog_retention.c. */
+/* A partition log (plog.h): opening and closing, accessors and the segment
+ * list. Appends live in plog_append.c, group commit in plog_sync.c, reads in
+ * plog_read.c, recovery in plog_recovery.c, retention and truncation in
+ * plog_retention.c, the leader-epoch cache in plog_epochs.c. */
 #include "plog_internal.h"
 
 #include <errno.h>
@@ -89,6 +89,7 @@ static void free_log(plog_t *l)
     if (l->dir_fd >= 0)
         close(l->dir_fd);
     free(l->segs);
+    epoch_cache_free(&l->epochs);
     free(l->waiters);
     free(l->rbuf);
     free(l->dir);
@@ -113,6 +114,9 @@ plog_t *plog_open(const char *dir, const char *topic, uint32_t partition,
     l->dir_fd = -1;
     l->io = io;
     l->first_unflushed_mono_ms = -1;
+    l->high_watermark = -1;
+    epoch_cache_init(&l->epochs);
+    l->epochs_unsafe_from = INT64_MAX;
     l->dir = strdup(path);
     l->name = strdup(name);
     set_config(l, cfg);
@@ -132,6 +136,20 @@ plog_t *plog_open(const char *dir, const char *topic, uint32_t partition,
     return l;
 }
 
+/* The next open trusts the checkpoint after a clean stop: when it cannot be
+ * brought up to date, it is removed so that open rebuilds it instead. */
+static void close_epochs(plog_t *l)
+{
+    if (plog_epochs_write_sync(l) == 0)
+        return;
+    LOG_WARN("log", "%s: cannot write %s (%s); removing it", l->name,
+             PMETA_EPOCH_CHECKPOINT_FILE, strerror(errno));
+    if (store_file_unlink(l->dir_fd, PMETA_EPOCH_CHECKPOINT_FILE) != 0 ||
+        store_file_fsync_dir(l->dir_fd) != 0)
+        LOG_ERROR("log", "%s: cannot remove %s: %s", l->name, PMETA_EPOCH_CHECKPOINT_FILE,
+                  strerror(errno));
+}
+
 void plog_close(plog_t *l)
 {
     if (!l)
@@ -142,6 +160,7 @@ void plog_close(plog_t *l)
             plog_fail(l, "fsync at close", errno);
         } else {
             l->durable_offset = l->end_offset;
+            close_epochs(l);
             int64_t rp = plog_active(l)->base_offset;
             if (rp != l->recovery_point && plog_write_recovery_point(l, rp) != 0)
                 LOG_WARN("log", "%s: cannot write the recovery point: %s", l->name,

@@ -19,6 +19,18 @@
  * lowered synchronously by plog_truncate_to before truncated offsets can be
  * reused. Missing or unreadable, every segment is validated.
  *
+ * Leader-epoch cache (KIP-101): "leader-epoch-checkpoint" in the partition
+ * directory, Kafka's text format ("0\n<count>\n<epoch> <start_offset>\n"...),
+ * lists the first offset of every leader epoch in the log. It is staged as
+ * leader-epoch-checkpoint.tmp in the same sync jobs as the recovery point
+ * and renamed on completion; the recovery point never passes an epoch start
+ * that a durable checkpoint does not hold yet, so recovery (which rescans
+ * from the recovery point) can always rebuild what the file lacks. It is
+ * written synchronously at open (when it changed), at plog_close and by
+ * plog_truncate_to. At open, entries starting at or after the recovered log
+ * end are dropped; a missing or unreadable file is rebuilt from the
+ * partitionLeaderEpoch of every batch header.
+ *
  * Index files hold exactly their entries (no preallocation), so their size
  * is a multiple of the entry size; see offset_index.h and time_index.h.
  * Callbacks (durability waiters, on_readable) must not close the log. */
@@ -100,11 +112,35 @@ typedef struct plog_append_info {
  * rewritten). Offsets are contiguous from plog_end_offset. Rolls a segment
  * first when it would exceed segment_bytes, when roll_ms passed since its
  * first batch (appended by this process; a segment reopened at start-up
- * counts from the open), or when its index is full. Returns 0, or -1 on an
- * I/O error (nothing was appended: a partial write is truncated away;
- * logged) or when the log failed. */
+ * counts from the open), or when its index is full. leader_epoch (>= 0, never
+ * below plog_latest_epoch: asserted) is stamped into every batch; a new one
+ * gets an epoch-cache entry at the first offset appended. Returns 0, or -1
+ * on an I/O error (nothing was appended: a partial write is truncated away;
+ * logged), when out of memory or when the log failed. */
 int plog_append(plog_t *l, uint8_t *batches, size_t len, int32_t leader_epoch,
                 plog_append_info_t *out);
+
+/* What plog_append_replica returns besides 0. Nothing is appended when it
+ * fails. */
+typedef enum {
+    PLOG_REPLICA_IO = -1,            /* I/O error, out of memory or the log failed */
+    PLOG_REPLICA_BAD_BATCH = -2,     /* empty, not whole batches, or batch_validate failed */
+    PLOG_REPLICA_BAD_OFFSET = -3,    /* first baseOffset != plog_end_offset, or a gap or
+                                        overlap between batches */
+    PLOG_REPLICA_BAD_EPOCH = -4,     /* a negative partitionLeaderEpoch, or one below the
+                                        batch before it or below plog_latest_epoch */
+} plog_replica_err_t;
+
+/* Follower append (replication): stores len bytes of record batches fetched
+ * from the leader exactly as they are — baseOffset and partitionLeaderEpoch
+ * are kept, the buffer is borrowed and not modified. Every batch is checked
+ * first (batch_validate, whole batches only: a Cairn leader never sends a
+ * partial one), the first baseOffset must be plog_end_offset and the offsets
+ * contiguous, and epochs must not go down. Each batch whose epoch is above
+ * the latest cached one adds an epoch-cache entry at its baseOffset. Rolls
+ * like plog_append. Returns 0 with *out, or a plog_replica_err_t. */
+int plog_append_replica(plog_t *l, const uint8_t *batches, size_t len,
+                        plog_append_info_t *out);
 
 /* Calls fn(arg, 0) once every offset below end_offset is durable — at once
  * if already so — or fn(arg, -1) after an fsync failure, or fn(arg, -2)
@@ -117,14 +153,51 @@ typedef void (*plog_durable_fn)(void *arg, int err);
 int plog_when_durable(plog_t *l, int64_t end_offset, plog_durable_fn fn, void *arg);
 
 /* fn(arg) runs on the loop thread whenever plog_readable_offset grows (after
- * an fsync completes in durable mode, after an append in page-cache mode);
- * parked Fetch requests wait on it. One listener; NULL removes it. */
+ * an fsync completes in durable mode, after an append in page-cache mode,
+ * when plog_set_high_watermark raises it), and whenever an fsync moves the
+ * durable offset even if the readable offset stays (a leader's high
+ * watermark may then move); parked Fetch requests wait on it. One
+ * listener; NULL removes it. */
 void plog_set_on_readable(plog_t *l, void (*fn)(void *arg), void *arg);
 
-/* Offsets below which a reader may see data: the durable offset in durable
- * mode, the end offset in page-cache mode. (Replication, later, lowers this
- * to the high watermark.) */
+/* Offsets below which a consumer may see data: the durable offset in
+ * durable mode, the end offset in page-cache mode; once a high watermark
+ * was set, the smaller of that and the high watermark. */
 int64_t plog_readable_offset(const plog_t *l);
+
+/* Replication's high watermark (DESIGN §5): hw is clamped to the log end
+ * offset (a follower's HW is min(leader HW, own log end), as in Kafka) and
+ * must not move back (asserted). Only plog_truncate_to lowers it: to the
+ * new end when it cut below it. In memory only; the replica module sets it
+ * again after a restart. Fires on_readable when the readable offset grew.
+ * Until it is first called the log behaves as a single replica. */
+void plog_set_high_watermark(plog_t *l, int64_t hw);
+int64_t plog_high_watermark(const plog_t *l);   /* -1 until set */
+
+/* Leader-epoch cache (KIP-101), kept by appends, truncation and retention. */
+int32_t plog_latest_epoch(const plog_t *l);     /* -1 when the cache is empty */
+/* The first offset of epoch in this log, -1 when it has no entry. */
+int64_t plog_epoch_start_offset(const plog_t *l, int32_t epoch);
+
+/* OffsetsForLeaderEpoch / DivergingEpoch, Kafka's rules exactly
+ * (LeaderEpochFileCache.endOffsetFor, KIP-279): the largest cached epoch
+ * <= epoch goes to *epoch_out and the end offset of that epoch is returned:
+ * the start offset of the next larger cached epoch, or plog_end_offset when
+ * epoch is the latest one. epoch == -1 (UNDEFINED_EPOCH), an empty cache or
+ * an epoch above the latest answer (-1, -1) (UNDEFINED_EPOCH_OFFSET). An
+ * epoch below every cached epoch answers (epoch, start offset of the first
+ * entry), as Kafka does: that history was removed, so a follower truncates
+ * to where the leader's log begins. */
+int64_t plog_end_offset_for_epoch(const plog_t *l, int32_t epoch, int32_t *epoch_out);
+
+/* A new leader records that epoch starts at its log end offset before it
+ * appends anything (KIP-279, apache/kafka PR 5678), so OffsetsForLeaderEpoch
+ * for the previous epoch is answered right across back-to-back elections.
+ * epoch must be >= plog_latest_epoch (asserted; equal: nothing happens); an
+ * entry already starting at the log end (an epoch in which nothing was
+ * written) is replaced. Persisted like appends. Returns 0, or -1 when out
+ * of memory. */
+int plog_begin_epoch(plog_t *l, int32_t epoch);
 
 /* A run of whole batches in one segment file, for a Fetch response.
  * fd is borrowed: valid until the next plog_* call that may delete or roll
@@ -163,6 +236,9 @@ int64_t plog_offset_for_timestamp(plog_t *l, int64_t ts_ms, int64_t upper_offset
  * segments whose max timestamp is older than retention_ms before now_ms,
  * and oldest segments while the log stays above retention_bytes without
  * them; advances the log start offset to the next segment's base offset.
+ * Once a high watermark was set, only segments wholly below it go (Kafka's
+ * rule: uncommitted data is never deleted). The epoch cache keeps the last
+ * entry at or below the new log start, moved to start there.
  * Returns the number of segments deleted. Files go to the io thread. */
 size_t plog_apply_retention(plog_t *l, int64_t now_ms);
 
@@ -172,13 +248,23 @@ size_t plog_apply_retention(plog_t *l, int64_t now_ms);
  * out of fds). */
 void plog_maybe_flush(plog_t *l, int64_t now_mono_ms);
 
+/* Drops every offset and starts the log empty at offset (Kafka's
+ * truncateFullyAndStartAt): a follower behind its leader's log start.
+ * Durable before it returns (blocking); waiters get -2. 0 or -1. */
+int plog_reset_to(plog_t *l, int64_t offset);
+
 /* Truncates the log so its end offset is end_offset (for replication:
  * KIP-101 truncation). When end_offset falls inside a batch, that whole
  * batch goes too (the end becomes its base offset), as in Kafka. The kept
- * data is fsync'd and the recovery point lowered before it returns
- * (blocking); the durable offset becomes the new end. Returns 0, or -1 when
- * end_offset is outside [log start, end], on an I/O error (the log then
- * fails) or when the log already failed. */
+ * data is fsync'd, the recovery point lowered and the leader-epoch
+ * checkpoint rewritten before it returns (blocking), so truncated offsets
+ * are never reused while the disk still describes them. The durable offset
+ * becomes the new end; epoch-cache entries starting at or after it are
+ * removed (a cut inside an epoch keeps that epoch's entry); a high
+ * watermark above it is lowered to it. Durability waiters for offsets
+ * above the new end get -2. Truncating to the end offset changes nothing.
+ * Returns 0, or -1 when end_offset is outside [log start, end], on an I/O
+ * error (the log then fails) or when the log already failed. */
 int plog_truncate_to(plog_t *l, int64_t end_offset);
 
 #endif

@@ -1,5 +1,7 @@
-/* Appends to a partition log (plog.h): stamping offsets and the leader
- * epoch, rolling the active segment, and requesting the group-commit sync. */
+/* Appends to a partition log (plog.h): a leader's appends stamp offsets and
+ * the leader epoch, a follower's (plog_append_replica) are checked and kept
+ * as fetched; both roll the active segment, feed the leader-epoch cache and
+ * request the group-commit sync. */
 #include "plog_internal.h"
 
 #include <errno.h>
@@ -93,21 +95,15 @@ static void note_unflushed(plog_t *l, int64_t n_records)
         l->flush_wanted = true;
 }
 
-int plog_append(plog_t *l, uint8_t *batches, size_t len, int32_t leader_epoch,
-                plog_append_info_t *out)
+/* Writes stamped batches at the end, rolling first when needed. */
+static int write_batches(plog_t *l, const uint8_t *batches, size_t len, size_t n_batches,
+                         int64_t n_records, int64_t next, plog_append_info_t *out)
 {
-    if (l->failed)
-        return -1;
-    CAIRN_ASSERT(len > 0 && len <= INT32_MAX);
-    size_t n_batches;
-    int64_t n_records;
-    count_batches(batches, len, &n_batches, &n_records);
     if (needs_roll(l, len, n_batches, n_records) && roll(l) != 0)
         return -1;
     segment_t *a = plog_active(l);
     if (a->size_bytes == 0)
         a->roll_base_ms = (int64_t)cairn_wall_ms();
-    int64_t next = stamp(batches, len, l->end_offset, leader_epoch);
     int rc = segment_append(a, batches, len, l->cfg.index_interval_bytes);
     if (rc != 0) {
         if (rc == -2)
@@ -121,10 +117,141 @@ int plog_append(plog_t *l, uint8_t *batches, size_t len, int32_t leader_epoch,
     out->base_offset = l->end_offset;
     out->last_offset = next - 1;
     out->log_append_time_ms = -1;
+    return 0;
+}
+
+/* After a write: moves the end, requests the sync, tells readers. */
+static void appended(plog_t *l, int64_t next, int64_t n_records, int64_t readable)
+{
     l->end_offset = next;
     note_unflushed(l, n_records);
     plog_sync_kick(l);
-    if (!plog_durable_mode(l) && l->on_readable)
-        l->on_readable(l->on_readable_arg);
+    plog_readable_grew(l, readable);
+}
+
+int plog_append(plog_t *l, uint8_t *batches, size_t len, int32_t leader_epoch,
+                plog_append_info_t *out)
+{
+    if (l->failed)
+        return -1;
+    CAIRN_ASSERT(len > 0 && len <= INT32_MAX);
+    /* A leader's epoch only grows (the controller bumps it; KIP-101). */
+    CAIRN_ASSERT(leader_epoch >= 0 && leader_epoch >= epoch_cache_latest(&l->epochs));
+    bool new_epoch = leader_epoch > epoch_cache_latest(&l->epochs);
+    if (new_epoch && epoch_cache_reserve(&l->epochs, 1) != 0) {
+        LOG_ERROR("log", "%s: append at offset %" PRId64 ": out of memory", l->name,
+                  l->end_offset);
+        return -1;
+    }
+    size_t n_batches;
+    int64_t n_records;
+    count_batches(batches, len, &n_batches, &n_records);
+    int64_t readable = plog_readable_offset(l);
+    int64_t next = stamp(batches, len, l->end_offset, leader_epoch);
+    if (write_batches(l, batches, len, n_batches, n_records, next, out) != 0)
+        return -1;
+    if (new_epoch) {
+        int added = epoch_cache_assign(&l->epochs, leader_epoch, l->end_offset);
+        CAIRN_ASSERT(added == 1);                    /* room was reserved */
+        plog_epochs_changed(l, l->end_offset);
+    }
+    appended(l, next, n_records, readable);
+    return 0;
+}
+
+/* The latest epoch of which this log holds data: an entry starting at the
+ * log end is an epoch in which this replica, as leader, wrote nothing. */
+static int32_t epoch_with_data(const plog_t *l)
+{
+    const epoch_cache_t *c = &l->epochs;
+    size_t n = c->n;
+    while (n > 0 && c->v[n - 1].start_offset >= l->end_offset)
+        n--;
+    return n ? c->v[n - 1].epoch : EPOCH_UNDEFINED;
+}
+
+typedef struct replica_shape {
+    size_t n_batches;
+    int64_t n_records;
+    size_t n_epochs;                 /* epochs the batches start */
+    int32_t first_epoch;
+} replica_shape_t;
+
+/* Checks fetched batches before anything is written: whole valid batches,
+ * offsets contiguous from the log end, epochs that never go down. */
+static int check_replica(const plog_t *l, const uint8_t *p, size_t len, replica_shape_t *sh)
+{
+    int64_t next = l->end_offset;
+    int32_t epoch = epoch_with_data(l);
+    *sh = (replica_shape_t){0, 0, 0, EPOCH_UNDEFINED};
+    if (len == 0 || len > INT32_MAX)
+        return PLOG_REPLICA_BAD_BATCH;
+    for (size_t off = 0; off < len;) {
+        batch_header_t h;
+        size_t total;
+        if (batch_validate(p + off, len - off, (size_t)INT32_MAX + BATCH_LOG_OVERHEAD, &h,
+                           &total) != BATCH_OK)
+            return PLOG_REPLICA_BAD_BATCH;
+        if (h.base_offset != next)
+            return PLOG_REPLICA_BAD_OFFSET;
+        if (h.partition_leader_epoch < 0 || h.partition_leader_epoch < epoch)
+            return PLOG_REPLICA_BAD_EPOCH;
+        if (off == 0)
+            sh->first_epoch = h.partition_leader_epoch;
+        if (h.partition_leader_epoch > epoch)
+            sh->n_epochs++;
+        epoch = h.partition_leader_epoch;
+        next = batch_last_offset(&h) + 1;
+        sh->n_batches++;
+        sh->n_records += (int64_t)h.last_offset_delta + 1;
+        off += total;
+    }
+    return 0;
+}
+
+/* Records the epochs the written batches start (room was reserved). */
+static void add_replica_epochs(plog_t *l, const uint8_t *p, size_t len, int32_t first_epoch)
+{
+    /* The leader's history replaces epochs in which this replica wrote
+     * nothing; the disk may still name them until the next checkpoint. */
+    if (first_epoch < epoch_cache_latest(&l->epochs) &&
+        epoch_cache_truncate_from_end(&l->epochs, l->end_offset))
+        plog_epochs_changed(l, l->end_offset);
+    for (size_t off = 0; off < len;) {
+        batch_header_t h;
+        size_t total = batch_total_bytes(p + off, len - off);
+        batch_header_decode(p + off, total, &h);
+        if (h.partition_leader_epoch > epoch_cache_latest(&l->epochs)) {
+            int added = epoch_cache_assign(&l->epochs, h.partition_leader_epoch, h.base_offset);
+            CAIRN_ASSERT(added == 1);
+            plog_epochs_changed(l, h.base_offset);
+        }
+        off += total;
+    }
+}
+
+int plog_append_replica(plog_t *l, const uint8_t *batches, size_t len,
+                        plog_append_info_t *out)
+{
+    if (l->failed)
+        return PLOG_REPLICA_IO;
+    replica_shape_t sh;
+    int rc = check_replica(l, batches, len, &sh);
+    if (rc != 0) {
+        LOG_WARN("log", "%s: replica append of %zu bytes at offset %" PRId64 " rejected (%d)",
+                 l->name, len, l->end_offset, rc);
+        return rc;
+    }
+    if (epoch_cache_reserve(&l->epochs, sh.n_epochs) != 0) {
+        LOG_ERROR("log", "%s: replica append at offset %" PRId64 ": out of memory", l->name,
+                  l->end_offset);
+        return PLOG_REPLICA_IO;
+    }
+    int64_t readable = plog_readable_offset(l);
+    int64_t next = l->end_offset + sh.n_records;
+    if (write_batches(l, batches, len, sh.n_batches, sh.n_records, next, out) != 0)
+        return PLOG_REPLICA_IO;
+    add_replica_epochs(l, batches, len, sh.first_epoch);
+    appended(l, next, sh.n_records, readable);
     return 0;
 }

@@ -1,12 +1,15 @@
-/* The inside of a partition log, shared by plog.c (open, append, roll),
- * plog_sync.c (group commit, waiters), plog_read.c (reads, time lookups),
- * plog_recovery.c and plog_retention.c (retention, truncation). Not a
+/* The inside of a partition log, shared by plog.c (open, close, accessors),
+ * plog_append.c (appends, roll), plog_sync.c (group commit, waiters),
+ * plog_readable.c (readable offset, high watermark), plog_read.c (reads,
+ * time lookups), plog_recovery.c, plog_retention.c (retention, truncation)
+ * and plog_epochs.c (the leader-epoch cache and its checkpoint). Not a
  * public header. */
 #ifndef CAIRN_PLOG_INTERNAL_H
 #define CAIRN_PLOG_INTERNAL_H
 
 #include <sys/types.h>
 
+#include "epoch_cache.h"
 #include "plog.h"
 #include "segment.h"
 
@@ -25,6 +28,9 @@ typedef struct plog_sync_job {
     int64_t end_offset;                /* every offset below it is covered */
     uint64_t generation;               /* l->generation when queued */
     int64_t recovery_point;            /* written to recovery-point.tmp and synced, or -1 */
+    uint64_t ckpt_seq;                 /* epoch checkpoint staged in its .tmp and synced, or 0 */
+    uint64_t dir_ckpt_seq;             /* the dir sync makes this checkpoint's rename
+                                          durable (0: none or no dir sync) */
 } plog_sync_job_t;
 
 struct plog {
@@ -51,6 +57,15 @@ struct plog {
 
     void (*on_readable)(void *arg);    /* plog_set_on_readable; may be NULL */
     void *on_readable_arg;
+    int64_t high_watermark;            /* -1 until plog_set_high_watermark */
+
+    epoch_cache_t epochs;              /* leader-epoch cache */
+    bool epochs_dirty;                 /* changed since its checkpoint was last staged */
+    bool epochs_durable;               /* the durable checkpoint holds exactly the cache */
+    int64_t epochs_unsafe_from;        /* every entry starting below it is in a durable
+                                          checkpoint: the recovery point may not pass it */
+    uint64_t ckpt_staged_seq;          /* last checkpoint staged in a sync job */
+    uint64_t ckpt_renamed_seq;         /* last staged checkpoint renamed into place */
 
     plog_waiter_t *waiters;            /* owned; [w_head, w_count) pending, FIFO */
     size_t w_head, w_count, w_cap;
@@ -92,7 +107,32 @@ int plog_locate(plog_t *l, segment_t *s, int64_t offset, uint64_t *pos,
                 batch_header_t *h, size_t *total);
 void plog_read_forget(plog_t *l);            /* drops read-ahead (truncation, deletion) */
 
+/* plog_readable.c */
+/* Calls on_readable when plog_readable_offset is now above before. */
+void plog_readable_grew(plog_t *l, int64_t before);
+
 /* plog_recovery.c */
 int plog_recover(plog_t *l, bool clean_shutdown, char *err, size_t err_len);
+
+/* plog_epochs.c */
+/* At open, after the segments were recovered: reads the checkpoint, drops
+ * what the log does not hold, re-reads the epochs of the batches from
+ * rescan_from on (every batch when the file is missing or unreadable) and
+ * writes the result (blocking). */
+int plog_epochs_load(plog_t *l, int64_t rescan_from, char *err, size_t err_len);
+/* The cache changed; the disk may disagree from start_offset on (an entry
+ * added or replaced there; -1: only trimmed at the front, which open redoes).
+ * The next sync stages the checkpoint (durable mode asks for one now). */
+void plog_epochs_changed(plog_t *l, int64_t start_offset);
+/* Stages the checkpoint for a sync job when it changed: returns the fd of
+ * the .tmp (owned by the caller) and sets job->ckpt_seq, or -1. */
+int plog_epochs_stage(plog_t *l, plog_sync_job_t *job);
+/* Completion of a current job: notes what it made durable, renames its
+ * staged checkpoint. */
+void plog_epochs_synced(plog_t *l, const plog_sync_job_t *job);
+/* A blocking sync made an in-flight job stale: restage what it staged. */
+void plog_epochs_job_lost(plog_t *l, const plog_sync_job_t *job);
+/* Writes the checkpoint now (blocking, atomic) unless it is durable. */
+int plog_epochs_write_sync(plog_t *l);
 
 #endif

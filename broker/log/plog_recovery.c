@@ -4,7 +4,8 @@
  * tail check; from it on, unless the shutdown was clean, every batch is
  * validated, a torn or corrupt tail is cut at the last valid batch, later
  * segments are removed and the indexes of the scanned segments rebuilt.
- * Blocking; start-up only. */
+ * Then the leader-epoch cache is loaded against the recovered log
+ * (plog_epochs.c). Blocking; start-up only. */
 #include "plog_internal.h"
 
 #include <dirent.h>
@@ -243,9 +244,12 @@ static int recover_segment(plog_t *l, size_t i, bool scan)
     return rc;
 }
 
-static int recover_all(plog_t *l, bool clean_shutdown)
+/* *rescan_from: the first offset whose batches were validated from the
+ * recovery point on (INT64_MAX when none were). */
+static int recover_all(plog_t *l, bool clean_shutdown, int64_t *rescan_from)
 {
     size_t first_scan = first_to_scan(l, clean_shutdown);
+    *rescan_from = first_scan < l->n_segs ? l->segs[first_scan]->base_offset : INT64_MAX;
     for (size_t i = 0; i < l->n_segs; i++) {
         segment_t *s = l->segs[i];
         if (i > 0 && s->base_offset != l->segs[i - 1]->next_offset) {
@@ -266,13 +270,19 @@ static int recover_all(plog_t *l, bool clean_shutdown)
 
 int plog_recover(plog_t *l, bool clean_shutdown, char *err, size_t err_len)
 {
+    int64_t rescan_from;
     if (open_segments(l, err, err_len) != 0)
         return -1;
-    if (recover_all(l, clean_shutdown) != 0 || segment_unseal(plog_active(l)) != 0) {
+    if (recover_all(l, clean_shutdown, &rescan_from) != 0 ||
+        segment_unseal(plog_active(l)) != 0) {
         snprintf(err, err_len, "cannot recover %s: %s", l->dir, strerror(errno));
         return -1;
     }
     l->end_offset = plog_active(l)->next_offset;
+    /* Before the recovery point moves: it may only pass epochs the
+     * checkpoint on disk holds. */
+    if (plog_epochs_load(l, rescan_from, err, err_len) != 0)
+        return -1;
     /* Trusted segments were synced before; rebuilt ones are dirty. */
     l->durable_offset = l->end_offset;
     int64_t rp = plog_active(l)->base_offset;

@@ -1,7 +1,7 @@
 /* Group commit of a partition log (plog.h): one fsync in flight per log on
  * the log_io thread; appends made meanwhile are covered by the next one.
- * Completions move the durable offset forward, advance the recovery point
- * and fire durability waiters in order. */
+ * Completions move the durable offset forward, advance the recovery point,
+ * publish the leader-epoch checkpoint and fire durability waiters in order. */
 #include "plog_internal.h"
 
 #include <errno.h>
@@ -76,17 +76,6 @@ int plog_when_durable(plog_t *l, int64_t end_offset, plog_durable_fn fn, void *a
     return 0;
 }
 
-void plog_set_on_readable(plog_t *l, void (*fn)(void *arg), void *arg)
-{
-    l->on_readable = fn;
-    l->on_readable_arg = arg;
-}
-
-int64_t plog_readable_offset(const plog_t *l)
-{
-    return plog_durable_mode(l) ? l->durable_offset : l->end_offset;
-}
-
 /* Dups the fds of every segment written since the last queued sync. Those
  * segments are a suffix of the list (appends go to the newest; a just
  * rolled, still empty segment may be clean). */
@@ -95,7 +84,7 @@ static int collect_fds(plog_t *l, int **out, size_t *n_out)
     size_t first = l->n_segs;
     while (first > 0 && (l->segs[first - 1]->dirty || first == l->n_segs))
         first--;
-    int *fds = malloc((3 * (l->n_segs - first) + 1) * sizeof *fds);
+    int *fds = malloc((3 * (l->n_segs - first) + 2) * sizeof *fds);   /* + two tmp files */
     size_t n = 0;
     if (!fds)
         return -1;
@@ -133,7 +122,7 @@ static void clear_dirty(plog_t *l)
 
 static bool anything_dirty(const plog_t *l)
 {
-    if (l->dir_dirty)
+    if (l->dir_dirty || l->epochs_dirty)
         return true;
     for (size_t i = l->n_segs; i > 0; i--) {
         if (l->segs[i - 1]->dirty)
@@ -182,11 +171,14 @@ void plog_sync_kick(plog_t *l)
         free(job);
         return;
     }
-    int rp_fd;
+    int rp_fd, ckpt_fd = plog_epochs_stage(l, job);
+    if (ckpt_fd >= 0)
+        fds[n++] = ckpt_fd;
     job->recovery_point = stage_recovery_point(l, &rp_fd);
     if (rp_fd >= 0)
         fds[n++] = rp_fd;
     int dir_fd = l->dir_dirty ? dup(l->dir_fd) : -1;   /* entries created or renamed */
+    job->dir_ckpt_seq = l->dir_dirty ? l->ckpt_renamed_seq : 0;
     job->log = l;
     job->end_offset = l->end_offset;
     job->generation = l->generation;
@@ -204,13 +196,24 @@ void plog_sync_kick(plog_t *l)
     }
     free(fds);
     clear_dirty(l);
+    if (job->ckpt_seq != 0)
+        l->epochs_dirty = false;
     l->inflight = job;
 }
 
 /* Renames the staged recovery point into place; the next sync makes the
- * rename durable. */
+ * rename durable. Not while an epoch starting below it may be missing from
+ * the durable leader-epoch checkpoint: recovery rescans batches only from
+ * the recovery point on, so it would never find that epoch again. The next
+ * sync stages it again. */
 static void publish_recovery_point(plog_t *l, int64_t rp)
 {
+    if (rp <= l->recovery_point)
+        return;
+    if (rp > l->epochs_unsafe_from) {
+        l->flush_wanted = true;
+        return;
+    }
     if (renameat(l->dir_fd, RP_TMP, l->dir_fd, PMETA_RECOVERY_POINT_FILE) != 0) {
         LOG_WARN("log", "%s: cannot rename %s: %s", l->name, RP_TMP, strerror(errno));
         return;
@@ -235,19 +238,23 @@ static void on_synced(void *arg, int err)
         plog_fail(l, "fsync", err);
         return;
     }
-    bool grew = false;
+    int64_t readable = plog_readable_offset(l);
+    int64_t durable = l->durable_offset;
     if (job->generation == l->generation) {
         CAIRN_ASSERT(job->end_offset >= l->durable_offset);   /* durable never moves back */
         CAIRN_ASSERT(job->end_offset <= l->end_offset);
-        grew = job->end_offset > l->durable_offset;
         l->durable_offset = job->end_offset;
-        if (job->recovery_point > l->recovery_point)
-            publish_recovery_point(l, job->recovery_point);
+        plog_epochs_synced(l, job);
+        publish_recovery_point(l, job->recovery_point);
+    } else {
+        plog_epochs_job_lost(l, job);
     }
     free(job);
     fire_waiters(l);
-    if (grew && plog_durable_mode(l) && l->on_readable)
+    if (l->durable_offset > durable && l->on_readable)
         l->on_readable(l->on_readable_arg);
+    else
+        plog_readable_grew(l, readable);
     if (plog_durable_mode(l) && l->end_offset > l->durable_offset)
         l->flush_wanted = true;
     plog_sync_kick(l);

@@ -1,6 +1,7 @@
 /* Small files of a partition directory: partition.metadata (Kafka's text
  * format, "version: 0\ntopic_id: <base64url>\n"), the recovery point
- * ("version: 0\nrecovery_point: <offset>\n"), and the atomic replace that
+ * ("version: 0\nrecovery_point: <offset>\n"), the name of the leader-epoch
+ * checkpoint (its text is epoch_cache.h's), and the atomic replace that
  * writes them (tmp, fsync, rename, fsync dir). Blocking unless stated. */
 #ifndef CAIRN_PMETA_H
 #define CAIRN_PMETA_H
@@ -12,6 +13,7 @@
 
 #define PMETA_PARTITION_FILE "partition.metadata"
 #define PMETA_RECOVERY_POINT_FILE "recovery-point"
+#define PMETA_EPOCH_CHECKPOINT_FILE "leader-epoch-checkpoint"   /* epoch_cache.h format */
 /* What store_file_replace writes before it renames. */
 #define PMETA_TMP_SUFFIX STORE_FILE_TMP_SUFFIX
 #define PMETA_TOPIC_ID_CHARS 22        /* base64url of 16 bytes, no padding */

@@ -290,6 +290,10 @@ START_TEST(test_reopen_after_clean_close)
     ck_assert_uint_gt(fread(text, 1, sizeof text - 1, f), 0);
     fclose(f);
     ck_assert_str_eq(text, "version: 0\ntopic_id: EjRWeJq83vAP7cuph2VDIQ\n");
+    /* Every batch was appended in epoch 7 from offset 0. */
+    tlog_checkpoint_path(&env, path, sizeof path);
+    ck_assert_int_gt(tlog_read_text(path, text, sizeof text), 0);
+    ck_assert_str_eq(text, "0\n1\n7 0\n");
 }
 END_TEST
 
@@ -337,9 +341,11 @@ START_TEST(test_truncate_to)
     l = tlog_open(&env, &cfg, false);
     ck_assert_int_eq(plog_end_offset(l), end2);
     check_every_offset(l);
+    ck_assert_int_eq(plog_latest_epoch(l), 7);
     ck_assert_int_eq(plog_truncate_to(l, 0), 0);
     ck_assert_int_eq(plog_end_offset(l), 0);
     ck_assert_uint_eq(plog_segment_count(l), 1);
+    ck_assert_int_eq(plog_latest_epoch(l), -1);       /* KIP-101: its entry went too */
     plog_close(l);
 }
 END_TEST

@@ -1,6 +1,7 @@
 /* Unit tests of recovery (broker/log/plog_recovery.c): torn tails at random
  * byte positions, bit flips, garbage, a corrupt middle segment, missing or
- * corrupt indexes, and a writer killed with SIGKILL. */
+ * corrupt indexes, and a writer killed with SIGKILL (also while leader
+ * epochs change: the recovered epoch cache matches the batches). */
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -123,6 +124,8 @@ static void reopen_expect(int64_t expect, bool clean)
     plog_t *l = tlog_open(&env, &cfg, clean);
     ck_assert_int_eq(plog_end_offset(l), expect);
     ck_assert_int_eq(plog_durable_offset(l), expect);
+    ck_assert_int_eq(plog_latest_epoch(l), expect > 0 ? 7 : -1);
+    ck_assert_int_eq(plog_epoch_start_offset(l, 7), expect > 0 ? 0 : -1);
     check_every_offset(l);
     ck_assert_int_eq(tlog_append(l, 2, 5000, 10), expect);
     tlog_pump(&env);
@@ -308,8 +311,8 @@ START_TEST(test_missing_or_corrupt_index_rebuilt)
 END_TEST
 
 /* The writer: appends forever, reporting the durable offset after each
- * loop turn. */
-static _Noreturn void writer(int report_fd)
+ * loop turn; with rising_epochs a new leader epoch every 8 batches. */
+static _Noreturn void writer(int report_fd, bool rising_epochs)
 {
     tlog_env_t e = env;
     e.base = event_base_new();
@@ -320,10 +323,11 @@ static _Noreturn void writer(int report_fd)
     if (!l)
         _exit(3);
     uint8_t buf[8192];
+    int32_t first_epoch = plog_latest_epoch(l) > 7 ? plog_latest_epoch(l) : 7;
     for (int i = 0;; i++) {
         size_t len = tlog_batch(buf, sizeof buf, 1 + i % 4, i, (size_t)(i % 300));
         plog_append_info_t info;
-        if (plog_append(l, buf, len, 7, &info) != 0)
+        if (plog_append(l, buf, len, rising_epochs ? first_epoch + i / 8 : 7, &info) != 0)
             _exit(4);
         event_base_loop(e.base, EVLOOP_NONBLOCK);
         int64_t d = plog_durable_offset(l);
@@ -332,31 +336,72 @@ static _Noreturn void writer(int report_fd)
     }
 }
 
+/* Starts the writer, lets it run for run_ms and kills it; returns the last
+ * durable offset it reported. */
+static int64_t run_and_kill(uint64_t run_ms, bool rising_epochs)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        writer(p[1], rising_epochs);
+    }
+    close(p[1]);
+    int64_t durable = 0, d;
+    uint64_t t0 = cairn_mono_ms();
+    while (cairn_mono_ms() - t0 < run_ms && read(p[0], &d, sizeof d) == sizeof d)
+        durable = d;
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    while (read(p[0], &d, sizeof d) == sizeof d)
+        durable = d;
+    close(p[0]);
+    ck_assert(WIFSIGNALED(status));
+    ck_assert_int_gt(durable, 0);
+    return durable;
+}
+
+/* "e:start ..." of the epoch cache. */
+static void epochs_text(const plog_t *l, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (int32_t e = 0; e <= plog_latest_epoch(l) && n < len; e++) {
+        int64_t s = plog_epoch_start_offset(l, e);
+        if (s >= 0)
+            n += (size_t)snprintf(out + n, len - n, "%d:%" PRId64 " ", e, s);
+    }
+}
+
+/* After a crash with epochs changing all along, the recovered cache is the
+ * one the surviving batches carry (what a rebuild from them gives). */
+START_TEST(test_sigkill_writer_epochs)
+{
+    for (int round = 0; round < 5; round++) {
+        int64_t durable = run_and_kill(100 + 40 * (uint64_t)round, true);
+        plog_t *l = tlog_open(&env, &cfg, false);
+        ck_assert_int_ge(plog_end_offset(l), durable);
+        ck_assert_int_ge(plog_latest_epoch(l), 7);
+        char recovered[8192], rebuilt[8192], path[600];
+        epochs_text(l, recovered, sizeof recovered);
+        plog_close(l);
+        snprintf(path, sizeof path, "%s/leader-epoch-checkpoint", env.part);
+        ck_assert_int_eq(unlink(path), 0);
+        l = tlog_open(&env, &cfg, true);
+        epochs_text(l, rebuilt, sizeof rebuilt);
+        ck_assert_str_eq(recovered, rebuilt);
+        plog_close(l);
+    }
+}
+END_TEST
+
 START_TEST(test_sigkill_writer)
 {
     for (int round = 0; round < 5; round++) {
-        int p[2];
-        ck_assert_int_eq(pipe(p), 0);
-        pid_t pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-            close(p[0]);
-            writer(p[1]);
-        }
-        close(p[1]);
-        int64_t durable = 0, d;
-        uint64_t t0 = cairn_mono_ms();
-        while (cairn_mono_ms() - t0 < 100 + 40 * (uint64_t)round &&
-               read(p[0], &d, sizeof d) == sizeof d)
-            durable = d;
-        kill(pid, SIGKILL);
-        int status;
-        waitpid(pid, &status, 0);
-        while (read(p[0], &d, sizeof d) == sizeof d)
-            durable = d;
-        close(p[0]);
-        ck_assert(WIFSIGNALED(status));
-        ck_assert_int_gt(durable, 0);
+        int64_t durable = run_and_kill(100 + 40 * (uint64_t)round, false);
         plog_t *l = tlog_open(&env, &cfg, false);
         ck_assert_int_ge(plog_end_offset(l), durable);   /* nothing acknowledged is lost */
         check_every_offset(l);
@@ -378,6 +423,7 @@ static Suite *recovery_suite(void)
     tcase_add_test(tc, test_trusted_segment_cut_short);
     tcase_add_test(tc, test_missing_or_corrupt_index_rebuilt);
     tcase_add_test(tc, test_sigkill_writer);
+    tcase_add_test(tc, test_sigkill_writer_epochs);
     tcase_set_timeout(tc, 150);
     suite_add_tcase(s, tc);
     return s;

@@ -112,6 +112,15 @@ size_t tlog_batch(uint8_t *out, size_t cap, int n, int64_t base_ts, size_t value
     return b.len;
 }
 
+size_t tlog_replica_batch(uint8_t *out, size_t cap, int64_t base_offset, int n,
+                          int32_t epoch)
+{
+    size_t len = tlog_batch(out, cap, n, 1000 + base_offset, 16);
+    batch_set_base_offset(out, base_offset);
+    batch_set_leader_epoch(out, epoch);
+    return len;
+}
+
 /* ---- files ---- */
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -156,6 +165,30 @@ int64_t tlog_file_size(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+int64_t tlog_read_text(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    return (int64_t)n;
+}
+
+void tlog_write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(text, 1, strlen(text), f), strlen(text));
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+void tlog_checkpoint_path(const tlog_env_t *env, char *out, size_t len)
+{
+    snprintf(out, len, "%s/leader-epoch-checkpoint", env->part);
 }
 
 void tlog_seg_path(const tlog_env_t *env, char *out, size_t len, int64_t base,

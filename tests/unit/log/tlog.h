@@ -23,6 +23,10 @@ extern const uint8_t tlog_topic_id[16];
  * value_len bytes, one header, timestamps base_ts + i) into out. Returns
  * its size; aborts when cap is too small. */
 size_t tlog_batch(uint8_t *out, size_t cap, int n, int64_t base_ts, size_t value_len);
+/* The same batch as a leader stored it, for follower appends: baseOffset
+ * and partitionLeaderEpoch set (both outside the CRC). */
+size_t tlog_replica_batch(uint8_t *out, size_t cap, int64_t base_offset, int n,
+                          int32_t epoch);
 /* Recomputes the CRC of the batch at p after a test changed bytes >= 21. */
 void tlog_fix_crc(uint8_t *p, size_t total);
 
@@ -62,5 +66,11 @@ int tlog_check_slice(const plog_slice_t *s);
 void tlog_seg_path(const tlog_env_t *env, char *out, size_t len, int64_t base,
                    const char *ext);
 int64_t tlog_file_size(const char *path);
+/* Reads a small file into out (NUL-terminated); its length, or -1. */
+int64_t tlog_read_text(const char *path, char *out, size_t cap);
+/* Writes text to path, replacing it. */
+void tlog_write_text(const char *path, const char *text);
+/* <env->part>/leader-epoch-checkpoint */
+void tlog_checkpoint_path(const tlog_env_t *env, char *out, size_t len);
 
 #endif
