@@ -3,6 +3,7 @@
 #include "broker.h"
 
 #include "cairn_assert.h"
+#include "fetcher.h"
 
 void broker_md_wait(broker_t *b, broker_md_waiter_t *w)
 {
@@ -35,6 +36,8 @@ void broker_on_metadata(void *arg)
 {
     broker_t *b = arg;
     replicas_sync(b->replicas, b->image, b->id, controller_link_caught_up(b->link));
+    if (b->fetchers)
+        fetchers_sync(b->fetchers);
     /* A waiter may unlink itself (and others' neighbours stay valid): take
      * the next pointer first. */
     for (broker_md_waiter_t *w = b->md_waiters; w;) {

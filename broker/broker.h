@@ -17,6 +17,9 @@
 #include "replicas.h"
 
 struct kafka_server;
+struct fetch_server;
+struct fetchers;
+struct isr_manager;
 struct kafka_call;
 struct fetch;
 
@@ -41,9 +44,10 @@ typedef struct broker {
     log_io_t *io;
     replicas_t *replicas;
     struct kafka_server *kafka;
+    struct fetch_server *repl_server;  /* followers fetch from it */
+    struct fetchers *fetchers;         /* this broker's follower fetches */
+    struct isr_manager *isr;
     char cluster_id[32];
-    char host[256];                    /* advertised listener */
-    uint16_t port;
     broker_md_waiter_t *md_waiters;
     size_t n_md_waiters;
     char *auto_creating[BROKER_AUTO_CREATE_MAX];   /* topics being auto-created */

@@ -24,9 +24,8 @@ struct controller_link {
     md_image_t *image;
     ctrl_client_t *cc;
     uint8_t incarnation[MD_UUID_LEN];
-    char listener[32];
-    char host[CAIRN_HOST_MAX];
-    uint16_t port;
+    cairn_listener_t endpoints[CAIRN_LISTENERS_MAX];   /* registered, client listener first */
+    size_t n_endpoints;
     uint64_t broker_epoch;
     bool registering;
     bool heartbeat_in_flight;
@@ -94,16 +93,20 @@ static void do_register(evutil_socket_t fd, short what, void *arg)
     controller_link_t *l = arg;
     if (l->registering)
         return;
-    Cairn__Endpoint ep = CAIRN__ENDPOINT__INIT;
-    Cairn__Endpoint *eps[1] = { &ep };
-    ep.listener = l->listener;
-    ep.host = l->host;
-    ep.port = l->port;
+    Cairn__Endpoint ep[CAIRN_LISTENERS_MAX];
+    Cairn__Endpoint *eps[CAIRN_LISTENERS_MAX];
+    for (size_t i = 0; i < l->n_endpoints; i++) {
+        cairn__endpoint__init(&ep[i]);
+        ep[i].listener = l->endpoints[i].name;
+        ep[i].host = l->endpoints[i].host;
+        ep[i].port = l->endpoints[i].port;
+        eps[i] = &ep[i];
+    }
     Cairn__BrokerRegisterRequest req = CAIRN__BROKER_REGISTER_REQUEST__INIT;
     req.broker_id = (uint32_t)l->cfg->node_id;
     req.incarnation.data = l->incarnation;
     req.incarnation.len = MD_UUID_LEN;
-    req.n_endpoints = 1;
+    req.n_endpoints = l->n_endpoints;
     req.endpoints = eps;
     req.rack = l->cfg->broker_rack ? l->cfg->broker_rack : (char *)"";
     l->broker_epoch = 0;
@@ -226,15 +229,32 @@ static void do_fetch(evutil_socket_t fd, short what, void *arg)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-static int parse_endpoint(controller_link_t *l, char *err, size_t err_len)
+/* The endpoints to register: advertised.listeners (else listeners) in
+ * order, the client listener first, plus the REPLICATION listener from
+ * listeners when the advertised list has none. */
+static int parse_endpoints(controller_link_t *l, char *err, size_t err_len)
 {
-    const char *adv = l->cfg->advertised_listeners && *l->cfg->advertised_listeners
-                      ? l->cfg->advertised_listeners : l->cfg->listeners;
-    if (cairn_parse_listener(adv, l->listener, sizeof l->listener, l->host, sizeof l->host,
-                             &l->port) != 0) {
-        snprintf(err, err_len, "config: bad value for 'advertised.listeners': '%s'", adv);
+    const cairn_config_t *cfg = l->cfg;
+    bool advertised = cfg->advertised_listeners && *cfg->advertised_listeners;
+    const char *key = advertised ? "advertised.listeners" : "listeners";
+    if (cairn_parse_listeners(advertised ? cfg->advertised_listeners : cfg->listeners,
+                              l->endpoints, CAIRN_LISTENERS_MAX, &l->n_endpoints) != 0) {
+        snprintf(err, err_len, "config: bad value for '%s'", key);
         return -1;
     }
+    if (cairn_find_listener(l->endpoints, l->n_endpoints, CAIRN_REPLICATION_LISTENER))
+        return 0;
+    cairn_listener_t bound[CAIRN_LISTENERS_MAX];
+    size_t n_bound = 0;
+    const cairn_listener_t *repl = NULL;
+    if (cairn_parse_listeners(cfg->listeners, bound, CAIRN_LISTENERS_MAX, &n_bound) == 0)
+        repl = cairn_find_listener(bound, n_bound, CAIRN_REPLICATION_LISTENER);
+    if (!repl || l->n_endpoints == CAIRN_LISTENERS_MAX) {
+        snprintf(err, err_len, "config: bad value for 'listeners': a broker needs a "
+                 CAIRN_REPLICATION_LISTENER "://host:port listener for its followers");
+        return -1;
+    }
+    l->endpoints[l->n_endpoints++] = *repl;
     return 0;
 }
 
@@ -255,7 +275,7 @@ controller_link_t *controller_link_start(struct event_base *base, const cairn_co
     l->base = base;
     l->cfg = cfg;
     l->image = image;
-    if (parse_endpoint(l, err, err_len) != 0 || RAND_bytes(l->incarnation, MD_UUID_LEN) != 1) {
+    if (parse_endpoints(l, err, err_len) != 0 || RAND_bytes(l->incarnation, MD_UUID_LEN) != 1) {
         free(l);
         return NULL;
     }

@@ -18,8 +18,11 @@
 #include "controller_link.h"
 #include "daemon.h"
 #include "dispatch.h"
+#include "fetch_server.h"
+#include "fetcher.h"
 #include "handlers.h"
 #include "image.h"
+#include "isr.h"
 #include "kafka_messages.h"
 #include "log.h"
 #include "log_io.h"
@@ -58,12 +61,23 @@ static void derive_cluster_id(const char *voters, char out[32])
     out[22] = '\0';
 }
 
-static int start_kafka(broker_t *b, char *err, size_t err_len)
+/* The Kafka listener is the first one that is not REPLICATION. */
+static int start_listeners(broker_t *b, char *err, size_t err_len)
 {
-    char host[CAIRN_HOST_MAX];
-    uint16_t port;
-    if (cairn_parse_listener(b->cfg->listeners, NULL, 0, host, sizeof host, &port) != 0) {
+    cairn_listener_t ls[CAIRN_LISTENERS_MAX];
+    size_t n = 0;
+    if (cairn_parse_listeners(b->cfg->listeners, ls, CAIRN_LISTENERS_MAX, &n) != 0) {
         snprintf(err, err_len, "config: bad value for 'listeners'");
+        return -1;
+    }
+    const cairn_listener_t *repl = cairn_find_listener(ls, n, CAIRN_REPLICATION_LISTENER);
+    const cairn_listener_t *client = NULL;
+    for (size_t i = 0; i < n && !client; i++)
+        if (&ls[i] != repl)
+            client = &ls[i];
+    if (!client || !repl) {
+        snprintf(err, err_len, "config: bad value for 'listeners': a broker needs a Kafka "
+                 "listener and a " CAIRN_REPLICATION_LISTENER "://host:port listener");
         return -1;
     }
     kafka_server_opts_t opts = {
@@ -71,9 +85,15 @@ static int start_kafka(broker_t *b, char *err, size_t err_len)
         .connections_max = (size_t)b->cfg->max_connections,
         .idle_timeout_ms = (uint32_t)b->cfg->connections_max_idle_ms,
     };
-    b->kafka = kafka_server_new(b->base, host, port, &opts, kafka_dispatch, b);
+    b->kafka = kafka_server_new(b->base, client->host, client->port, &opts, kafka_dispatch, b);
     if (!b->kafka) {
-        snprintf(err, err_len, "cannot listen on %s:%u", host, port);
+        snprintf(err, err_len, "cannot listen on %s:%u", client->host, client->port);
+        return -1;
+    }
+    b->repl_server = fetch_server_new(b->base, repl->host, repl->port, b->replicas,
+                                      (size_t)b->cfg->metadata_max_frame_bytes);
+    if (!b->repl_server) {
+        snprintf(err, err_len, "cannot listen on %s:%u", repl->host, repl->port);
         return -1;
     }
     return 0;
@@ -92,22 +112,33 @@ static int start(broker_t *b, char *err, size_t err_len)
     b->replicas = replicas_open(b->base, b->cfg, b->io, err, err_len);
     if (!b->replicas)
         return -1;
-    if (start_kafka(b, err, err_len) != 0)
+    if (start_listeners(b, err, err_len) != 0)
         return -1;
     b->link = controller_link_start(b->base, b->cfg, b->image, err, err_len);
     if (!b->link)
         return -1;
+    b->fetchers = fetchers_new(b->base, b->cfg, b->replicas, b->image, b->id);
+    b->isr = isr_manager_new(b->base, b->cfg, b->replicas, b->link, b->id);
+    if (!b->fetchers || !b->isr) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
     controller_link_on_metadata(b->link, broker_on_metadata, b);
     return 0;
 }
 
+/* Order matters: everything that can still call into the logs goes before
+ * them; the link's end cancels the ISR manager's request, so it goes first. */
 static void stop(broker_t *b)
 {
     b->shutting_down = true;
     if (b->kafka)
         kafka_fetch_release_all(b);
     kafka_server_free(b->kafka);
+    fetch_server_free(b->repl_server);
+    fetchers_free(b->fetchers);
     controller_link_free(b->link);
+    isr_manager_free(b->isr);
     replicas_close(b->replicas);
     log_io_free(b->io);
     md_image_free(b->image);

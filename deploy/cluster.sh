@@ -56,7 +56,7 @@ BUILD_DIR=$(absolute "${CAIRN_BUILD_DIR:-$ROOT/build}")
 BASE=${CAIRN_BASE_PORT:-9092}
 UP_TIMEOUT_S=${CAIRN_UP_TIMEOUT_S:-30}
 STOP_GRACE_S=${CAIRN_STOP_GRACE_S:-10}
-uint CAIRN_BASE_PORT "$BASE" 1 $((65535 - 100 - NODES_MAX))
+uint CAIRN_BASE_PORT "$BASE" 1 $((65535 - 200 - NODES_MAX))
 uint CAIRN_UP_TIMEOUT_S "$UP_TIMEOUT_S" 1 86400
 uint CAIRN_STOP_GRACE_S "$STOP_GRACE_S" 0 86400
 BASE=$((10#$BASE))
@@ -117,8 +117,10 @@ write_properties() {   # ROLE ID N
         if [[ $role == controller ]]; then
             echo "listeners=CONTROLLER://127.0.0.1:$port"
         else
-            echo "listeners=PLAINTEXT://127.0.0.1:$port"
-            echo "advertised.listeners=PLAINTEXT://127.0.0.1:$port"
+            # Followers fetch from the REPLICATION listener, BASE+200+i-1.
+            local repl=$((port + 200))
+            echo "listeners=PLAINTEXT://127.0.0.1:$port,REPLICATION://127.0.0.1:$repl"
+            echo "advertised.listeners=PLAINTEXT://127.0.0.1:$port,REPLICATION://127.0.0.1:$repl"
         fi
         echo "controller.quorum.voters=$(voters "$3")"
         if [[ $role == controller ]]; then

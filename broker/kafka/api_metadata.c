@@ -17,12 +17,27 @@
 
 /* ---- brokers ------------------------------------------------------------- */
 
+/* The endpoint clients use: the first one that is not the replication
+ * listener. */
+static const md_endpoint_t *client_endpoint(const md_broker_t *mb)
+{
+    for (size_t i = 0; i < mb->n_endpoints; i++)
+        if (strcmp(mb->endpoints[i].listener, CAIRN_REPLICATION_LISTENER) != 0)
+            return &mb->endpoints[i];
+    return NULL;
+}
+
+static bool live(const md_broker_t *mb)
+{
+    return !mb->fenced && client_endpoint(mb) != NULL;
+}
+
 static size_t live_brokers(const md_image_t *img)
 {
     size_t n = 0;
     for (size_t i = 0; i < md_image_broker_count(img); i++) {
         const md_broker_t *mb = md_image_broker_at(img, i);
-        if (!mb->fenced && mb->n_endpoints > 0)
+        if (live(mb))
             n++;
     }
     return n;
@@ -36,7 +51,7 @@ static void each_live_broker(const md_image_t *img, void *out, broker_fill_fn fi
     size_t k = 0;
     for (size_t i = 0; i < md_image_broker_count(img); i++) {
         const md_broker_t *mb = md_image_broker_at(img, i);
-        if (!mb->fenced && mb->n_endpoints > 0)
+        if (live(mb))
             fill(out, k++, mb);
     }
 }
@@ -44,9 +59,10 @@ static void each_live_broker(const md_image_t *img, void *out, broker_fill_fn fi
 static void fill_metadata_broker(void *out, size_t i, const md_broker_t *mb)
 {
     kafka_MetadataResponse_MetadataResponseBroker_t *b = out;
+    const md_endpoint_t *ep = client_endpoint(mb);
     b[i].NodeId = (int32_t)mb->id;
-    b[i].Host = mb->endpoints[0].host;
-    b[i].Port = mb->endpoints[0].port;
+    b[i].Host = ep->host;
+    b[i].Port = ep->port;
     b[i].Rack = mb->rack && mb->rack[0] ? mb->rack : NULL;
 }
 
@@ -242,9 +258,10 @@ void kafka_handle_Metadata(kafka_call_t *call)
 static void fill_cluster_broker(void *out, size_t i, const md_broker_t *mb)
 {
     kafka_DescribeClusterResponse_DescribeClusterBroker_t *b = out;
+    const md_endpoint_t *ep = client_endpoint(mb);
     b[i].BrokerId = (int32_t)mb->id;
-    b[i].Host = mb->endpoints[0].host;
-    b[i].Port = mb->endpoints[0].port;
+    b[i].Host = ep->host;
+    b[i].Port = ep->port;
     b[i].Rack = mb->rack && mb->rack[0] ? mb->rack : NULL;
 }
 

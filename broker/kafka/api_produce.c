@@ -1,8 +1,10 @@
 /* Produce (key 0): validate every batch of a partition (batch.h), append
  * the client's bytes as they came with only baseOffset and
  * partitionLeaderEpoch rewritten, and answer acks=1/-1 once the appended
- * batches are durable (group commit, plog_when_durable). acks=0 gets no
- * response. A partition whose batches fail validation stores nothing. */
+ * batches are durable: acks=1 on the leader (group commit,
+ * plog_when_durable), acks=-1 on every member of the ISR (the high
+ * watermark, replica/leader.h). acks=0 gets no response. A partition whose
+ * batches fail validation stores nothing. */
 #include "handlers.h"
 
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "batch.h"
 #include "kafka_error.h"
 #include "kafka_messages.h"
+#include "leader.h"
 #include "cairn_assert.h"
 #include "log.h"
 
@@ -20,6 +23,7 @@ typedef struct produce produce_t;
  * call's arena): a waiter may fire after a timed-out call is gone. */
 typedef struct produce_wait {
     produce_t *pr;
+    replica_t *replica;                /* acks=all: whose ISR to check; valid while waiting */
     kafka_ProduceResponse_PartitionProduceResponse_t *part;   /* NULL once answered */
     bool waiting;
 } produce_wait_t;
@@ -101,18 +105,36 @@ static void produce_answer(produce_t *pr)
     kafka_call_reply(call);
 }
 
-static void on_durable(void *arg, int err)
+static void wait_done(produce_wait_t *pw, int16_t kafka_error)
 {
-    produce_wait_t *pw = arg;
     produce_t *pr = pw->pr;
     CAIRN_ASSERT(pw->waiting && pr->pending > 0);
     pw->waiting = false;
     pr->pending--;
-    if (pw->part && err != 0)
-        pw->part->ErrorCode = KAFKA_ERR_KAFKA_STORAGE_ERROR;
+    if (pw->part && kafka_error != KAFKA_ERR_NONE)
+        pw->part->ErrorCode = kafka_error;
     if (pr->call && !pr->building && pr->pending == 0)
         produce_answer(pr);
     produce_free_if_done(pr);
+}
+
+/* acks=1: the leader's own fsync. */
+static void on_durable(void *arg, int err)
+{
+    wait_done(arg, err == 0 ? KAFKA_ERR_NONE : KAFKA_ERR_KAFKA_STORAGE_ERROR);
+}
+
+/* acks=all: the high watermark passed the batches, i.e. every member of the
+ * ISR has them (fsync'd, in durable mode). If the ISR meanwhile shrank
+ * below min.insync.replicas, Kafka answers NOT_ENOUGH_REPLICAS_AFTER_APPEND. */
+static void on_committed(void *arg, int16_t kafka_error)
+{
+    produce_wait_t *pw = arg;
+    replica_t *r = pw->replica;
+    if (kafka_error == KAFKA_ERR_NONE && r &&
+        (int64_t)r->isr_size < r->min_insync_replicas)
+        kafka_error = KAFKA_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+    wait_done(pw, kafka_error);
 }
 
 /* The request's timeout passed before every batch was durable. */
@@ -156,6 +178,7 @@ static void produce_partition(produce_t *pr, const char *topic,
         out->ErrorCode = KAFKA_ERR_KAFKA_STORAGE_ERROR;
         return;
     }
+    replica_notify_appends(r);          /* followers' parked fetches */
     out->BaseOffset = info.base_offset;
     out->LogAppendTimeMs = info.log_append_time_ms;
     out->LogStartOffset = plog_start_offset(r->log);
@@ -163,12 +186,19 @@ static void produce_partition(produce_t *pr, const char *topic,
         return;
     pw->pr = pr;
     pw->part = out;
+    pw->replica = acks == -1 ? r : NULL;
     pw->waiting = true;
     pr->pending++;
-    if (plog_when_durable(r->log, info.last_offset + 1, on_durable, pw) != 0) {
+    int rc = acks == -1
+        ? replica_leader_when_committed(r, info.last_offset + 1, on_committed, pw)
+        : plog_when_durable(r->log, info.last_offset + 1, on_durable, pw);
+    if (rc != 0) {
         pw->waiting = false;
         pr->pending--;
-        out->ErrorCode = KAFKA_ERR_REQUEST_TIMED_OUT;
+        if (rc < 0)
+            out->ErrorCode = KAFKA_ERR_REQUEST_TIMED_OUT;
+        else if ((int64_t)r->isr_size < r->min_insync_replicas)
+            out->ErrorCode = KAFKA_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND;
     }
 }
 

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "cairn_assert.h"
+#include "kafka_error.h"
+#include "leader.h"
 #include "log.h"
 #include "store_file.h"
 #include "logdir.h"
@@ -92,39 +94,53 @@ replica_t *replicas_at(replicas_t *rs, size_t i)
 
 /* ---- watchers ------------------------------------------------------------- */
 
-void replica_watch(replica_t *r, replica_watch_t *w)
+/* A watch knows its list head, so unwatch needs no other context. */
+static void watch_link(replica_t *r, replica_watch_t **head, replica_watch_t *w)
 {
     CAIRN_ASSERT(w->owner == NULL);
     w->owner = r;
+    w->head = head;
     w->prev = NULL;
-    w->next = r->watchers;
-    if (r->watchers)
-        r->watchers->prev = w;
-    r->watchers = w;
+    w->next = *head;
+    if (*head)
+        (*head)->prev = w;
+    *head = w;
+}
+
+void replica_watch(replica_t *r, replica_watch_t *w)
+{
+    watch_link(r, &r->watchers, w);
+}
+
+void replica_watch_appends(replica_t *r, replica_watch_t *w)
+{
+    watch_link(r, &r->append_watchers, w);
 }
 
 void replica_unwatch(replica_watch_t *w)
 {
-    replica_t *r = w->owner;
-    if (!r)
+    if (!w->owner)
         return;
     if (w->prev)
         w->prev->next = w->next;
     else
-        r->watchers = w->next;
+        *w->head = w->next;
     if (w->next)
         w->next->prev = w->prev;
     w->prev = w->next = NULL;
     w->owner = NULL;
+    w->head = NULL;
 }
 
-void replica_notify(replica_t *r)
+static void notify_list(replica_watch_t **head)
 {
     /* Each callback may unwatch others or re-watch itself: take the list. */
-    replica_watch_t *list = r->watchers;
-    r->watchers = NULL;
-    for (replica_watch_t *w = list; w; w = w->next)
+    replica_watch_t *list = *head;
+    *head = NULL;
+    for (replica_watch_t *w = list; w; w = w->next) {
         w->owner = NULL;
+        w->head = NULL;
+    }
     while (list) {
         replica_watch_t *w = list;
         list = w->next;
@@ -133,9 +149,23 @@ void replica_notify(replica_t *r)
     }
 }
 
+void replica_notify(replica_t *r)
+{
+    notify_list(&r->watchers);
+}
+
+void replica_notify_appends(replica_t *r)
+{
+    notify_list(&r->append_watchers);
+}
+
 static void on_readable(void *arg)
 {
-    replica_notify(arg);
+    replica_t *r = arg;
+    /* The leader's own fsync may let the high watermark move; that calls
+     * back here once more, with nothing more to move. */
+    replica_leader_update_hw(r);
+    replica_notify(r);
 }
 
 /* ---- configuration ------------------------------------------------------- */
@@ -180,7 +210,10 @@ static void replica_free(replica_t *r)
 {
     if (!r)
         return;
+    if (r->leader)
+        replica_leader_stop(r, KAFKA_ERR_NOT_LEADER_OR_FOLLOWER);
     replica_notify(r);   /* parked fetches re-check and find it gone */
+    replica_notify_appends(r);
     free(r->topic);
     free(r);
 }
@@ -225,6 +258,7 @@ static replica_t *replica_open(replicas_t *rs, size_t dir, const char *topic,
     r->partition = partition;
     memcpy(r->topic_id, id, MD_UUID_LEN);
     r->leader_epoch = -1;
+    r->leader_id = -1;
     r->max_message_bytes = config_i64(t, "max.message.bytes", rs->cfg->message_max_bytes);
     plog_set_on_readable(r->log, on_readable, r);
     return r;
@@ -420,24 +454,51 @@ static bool hosts(const md_partition_t *p, uint32_t self)
     return false;
 }
 
+static size_t copy_ids(int32_t *dst, const int32_t *src, size_t n)
+{
+    n = n < REPLICA_MAX ? n : REPLICA_MAX;
+    memcpy(dst, src, n * sizeof *dst);
+    return n;
+}
+
+/* Role changes come only from the image, with its leader epoch (DESIGN §5):
+ * a new leader starts tracking its followers; a deposed one fails its
+ * acks=all waiters so no client is told a write it may lose is safe. */
+static void change_role(replica_t *r, bool leader, int32_t epoch, int32_t leader_id)
+{
+    bool was_leader = r->leader;
+    if (leader != was_leader || epoch != r->leader_epoch)
+        LOG_INFO("replicas", "%s-%u: %s at leader epoch %d (leader %d)", r->topic,
+                 r->partition, leader ? "leader" : "follower", epoch, leader_id);
+    if (was_leader && (!leader || epoch != r->leader_epoch))
+        replica_leader_stop(r, KAFKA_ERR_NOT_LEADER_OR_FOLLOWER);
+    r->leader = leader;
+    r->leader_id = leader_id;
+    if (leader && (!was_leader || epoch != r->leader_epoch)) {
+        r->leader_epoch = epoch;
+        replica_leader_start(r, cairn_mono_ms());
+    }
+    r->leader_epoch = epoch;
+}
+
 static void update_role(replica_t *r, const md_topic_t *t, const md_partition_t *p,
                         uint32_t self, const replicas_t *rs)
 {
-    bool leader = p->leader == (int32_t)self;
     int32_t epoch = (int32_t)p->leader_epoch;
     /* The image only moves forward, so neither does a replica's epoch. */
     CAIRN_ASSERT(epoch >= r->leader_epoch);
-    if (leader != r->leader || epoch != r->leader_epoch)
-        LOG_INFO("replicas", "%s-%u: %s at leader epoch %d (leader %d)", r->topic,
-                 r->partition, leader ? "leader" : "follower", epoch, p->leader);
-    r->leader = leader;
-    r->leader_epoch = epoch;
+    r->n_replicas = copy_ids(r->replicas, p->replicas, p->n_replicas);
+    r->isr_size = copy_ids(r->isr, p->isr, p->n_isr);
+    r->partition_epoch = p->partition_epoch;
+    change_role(r, p->leader == (int32_t)self, epoch, p->leader);
     r->max_message_bytes = config_i64(t, "max.message.bytes", rs->cfg->message_max_bytes);
     r->min_insync_replicas = config_i64(t, "min.insync.replicas", rs->cfg->min_insync_replicas);
-    r->isr_size = p->n_isr;
+    r->durable = rs->cfg->log_flush_interval_messages == 1;
     plog_config_t lc;
     log_config_for(rs, t, &lc);
     plog_set_config(r->log, &lc);
+    /* A committed shrink may let the high watermark move. */
+    replica_leader_update_hw(r);
 }
 
 /* The image's partition for r if it still assigns r (same topic id) to self. */
@@ -475,9 +536,7 @@ static void drop_unassigned(replicas_t *rs, const md_image_t *img, uint32_t self
         const md_topic_t *t = NULL;
         if (assignment_of(img, r, self, &t))
             continue;
-        if (r->leader)
-            LOG_INFO("replicas", "%s-%u: not leader any more", r->topic, r->partition);
-        r->leader = false;
+        change_role(r, false, r->leader_epoch, -1);
         if (caught_up)
             remove_at(rs, i);
     }

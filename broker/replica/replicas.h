@@ -27,7 +27,29 @@ typedef struct replica_watch {
     void *arg;
     struct replica_watch *prev, *next;
     struct replica *owner;             /* NULL while unlinked */
+    struct replica_watch **head;       /* the list it is on */
 } replica_watch_t;
+
+#define REPLICA_MAX 16                 /* replicas of one partition we track */
+#define REPLICA_COMMIT_WAITERS_MAX 65536
+
+/* What the leader knows of one follower (Kafka's replica state). */
+typedef struct replica_follower {
+    int32_t id;
+    int64_t leo;                       /* fetch offset of its last fetch; -1: unknown */
+    int64_t durable;                   /* what it reports fsync'd; -1: unknown */
+    uint64_t last_fetch_ms;
+    uint64_t last_caught_up_ms;        /* last time it had everything the leader had */
+    int64_t leader_leo_at_fetch;       /* the leader's end offset at its last fetch */
+} replica_follower_t;
+
+/* A Produce waiting for the high watermark to pass end_offset (acks=all). */
+typedef struct replica_commit_wait {
+    int64_t end_offset;
+    void (*fn)(void *arg, int16_t kafka_error);
+    void *arg;
+    struct replica_commit_wait *next;
+} replica_commit_wait_t;
 
 typedef struct replica {
     char *topic;
@@ -36,10 +58,25 @@ typedef struct replica {
     plog_t *log;
     bool leader;                       /* the image names this broker leader */
     int32_t leader_epoch;
+    int32_t leader_id;                 /* from the image; -1: none */
+    uint32_t partition_epoch;
     int64_t max_message_bytes;         /* max.message.bytes for this topic */
     int64_t min_insync_replicas;       /* min.insync.replicas for this topic */
-    size_t isr_size;                   /* in the image */
-    replica_watch_t *watchers;
+    bool durable;                      /* replicas count only what they fsync'd */
+    int32_t replicas[REPLICA_MAX];     /* from the image */
+    size_t n_replicas;
+    int32_t isr[REPLICA_MAX];          /* committed ISR, from the image */
+    size_t isr_size;
+    /* leader role */
+    replica_follower_t followers[REPLICA_MAX];
+    size_t n_followers;
+    int32_t pending_isr[REPLICA_MAX];  /* an AlterPartition in flight */
+    size_t n_pending_isr;
+    bool alter_in_flight;
+    replica_commit_wait_t *commit_head, *commit_tail;
+    size_t n_commit_waits;
+    replica_watch_t *watchers;         /* readable offset (consumers) */
+    replica_watch_t *append_watchers;  /* log end offset (followers' long polls) */
     uint64_t watch_mark;               /* for a watcher with several parts: watch once */
 } replica_t;
 
@@ -74,5 +111,11 @@ void replica_unwatch(replica_watch_t *w);
 /* Tells r's watchers that data may be readable (after an append or an
  * fsync). */
 void replica_notify(replica_t *r);
+
+/* The same for the log end offset: w->fn runs once after r's next append
+ * (or when r goes away). Followers' fetches park here, so they replicate
+ * while the leader's own fsync is still running. */
+void replica_watch_appends(replica_t *r, replica_watch_t *w);
+void replica_notify_appends(replica_t *r);
 
 #endif

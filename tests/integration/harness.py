@@ -52,7 +52,8 @@ def pick_base_port(nodes):
     rng = random.Random(os.getpid() ^ int(time.time() * 1000))
     for _ in range(200):
         base = rng.randrange(20000, 40000)
-        ports = [base + i for i in range(nodes)] + [base + 100 + i for i in range(nodes)]
+        ports = ([base + i for i in range(nodes)] + [base + 100 + i for i in range(nodes)]
+                 + [base + 200 + i for i in range(nodes)])
         if all(port_free(p) for p in ports):
             return base
     raise RuntimeError("no free ports")
