@@ -55,6 +55,8 @@ typedef struct broker {
     size_t n_fetches_parked;
     uint64_t fetch_park_seq;
     bool shutting_down;
+    bool shutdown_requested;           /* a signal came: controlled shutdown */
+    struct event *shutdown_timer;
 } broker_t;
 
 /* controller_link's metadata listener (arg: the broker): replicas follow

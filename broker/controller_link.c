@@ -34,6 +34,8 @@ struct controller_link {
     uint64_t catch_up_target;      /* quorum commit index at the first fetch; 0: none yet */
     void (*on_metadata)(void *arg);
     void *on_metadata_arg;
+    void (*on_shutdown_done)(void *arg);   /* controlled shutdown requested */
+    void *on_shutdown_arg;
     struct event *heartbeat_ev;
     struct event *register_ev;
     struct event *fetch_ev;
@@ -140,7 +142,14 @@ static void on_heartbeat(int err, const char *why, const uint8_t *body, size_t l
         LOG_INFO("link", "broker is now %s (epoch %llu)", resp->is_fenced ? "fenced" : "active",
                  (unsigned long long)l->broker_epoch);
     l->fenced = resp->is_fenced;
+    bool done = resp->should_shutdown && l->on_shutdown_done;
     cairn__broker_heartbeat_response__free_unpacked(resp, NULL);
+    if (done) {
+        void (*fn)(void *) = l->on_shutdown_done;
+        l->on_shutdown_done = NULL;
+        LOG_INFO("link", "controlled shutdown complete: the controller moved every leadership away");
+        fn(l->on_shutdown_arg);
+    }
 }
 
 static void do_heartbeat(evutil_socket_t fd, short what, void *arg)
@@ -153,6 +162,7 @@ static void do_heartbeat(evutil_socket_t fd, short what, void *arg)
     req.broker_epoch = l->broker_epoch;
     req.metadata_offset = md_image_last_index(l->image);
     req.want_fence = false;
+    req.want_shutdown = l->on_shutdown_done != NULL;
     /* A heartbeat that takes longer than the session is worthless anyway. */
     uint32_t timeout_ms = (uint32_t)l->cfg->broker_session_timeout_ms;
     if (ctrl_client_call(l->cc, CAIRN__RPC_TYPE__RPC_BROKER_HEARTBEAT, &req.base,
@@ -337,4 +347,13 @@ void controller_link_on_metadata(controller_link_t *l, void (*fn)(void *arg), vo
 ctrl_client_t *controller_link_client(controller_link_t *l)
 {
     return l->cc;
+}
+
+void controller_link_shutdown(controller_link_t *l, void (*done)(void *arg), void *arg)
+{
+    l->on_shutdown_done = done;
+    l->on_shutdown_arg = arg;
+    LOG_INFO("link", "controlled shutdown: asking the controller to move leaderships away");
+    if (!l->heartbeat_in_flight)
+        do_heartbeat(-1, 0, l);
 }

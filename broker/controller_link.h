@@ -36,6 +36,12 @@ bool controller_link_caught_up(const controller_link_t *l);
  * NULL removes it. arg is borrowed. */
 void controller_link_on_metadata(controller_link_t *l, void (*fn)(void *arg), void *arg);
 
+/* Controlled shutdown (KIP-631): heartbeats from now on ask the controller
+ * to move this broker's leaderships and ISR places away; done(arg) runs once
+ * the controller answers that the broker may stop. The caller bounds the
+ * wait. */
+void controller_link_shutdown(controller_link_t *l, void (*done)(void *arg), void *arg);
+
 /* The link's leader-following controller client, for admin requests the
  * broker forwards (CreateTopics, DeleteTopics, CreatePartitions). Borrowed;
  * valid until controller_link_free. */

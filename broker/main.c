@@ -37,11 +37,42 @@ static void usage(FILE *out)
     cairn_config_print_help(out, CAIRN_ROLE_BROKER);
 }
 
+#define CONTROLLED_SHUTDOWN_MAX_MS 30000u
+
+static void on_shutdown_done(void *arg)
+{
+    broker_t *b = arg;
+    event_base_loopbreak(b->base);
+}
+
+static void on_shutdown_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    broker_t *b = arg;
+    LOG_WARN("broker", "controlled shutdown not confirmed within %u ms: stopping anyway",
+             CONTROLLED_SHUTDOWN_MAX_MS);
+    event_base_loopbreak(b->base);
+}
+
+/* SIGTERM/SIGINT: controlled shutdown first (controlled.shutdown.enable),
+ * so clients see leadership move instead of a dead leader; a second
+ * signal, or a broker that never registered, stops at once. */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-    struct event_base *base = arg;
-    LOG_INFO("broker", "signal %d: shutting down", (int)sig);
-    event_base_loopbreak(base);
+    broker_t *b = arg;
+    bool controlled = b->cfg->controlled_shutdown_enable && !b->shutdown_requested &&
+                      controller_link_broker_epoch(b->link) != 0;
+    b->shutdown_requested = true;
+    if (!controlled) {
+        LOG_INFO("broker", "signal %d: shutting down", (int)sig);
+        event_base_loopbreak(b->base);
+        return;
+    }
+    LOG_INFO("broker", "signal %d: controlled shutdown", (int)sig);
+    b->shutdown_timer = evtimer_new(b->base, on_shutdown_timeout, b);
+    struct timeval tv = { CONTROLLED_SHUTDOWN_MAX_MS / 1000, 0 };
+    if (b->shutdown_timer)
+        evtimer_add(b->shutdown_timer, &tv);
+    controller_link_shutdown(b->link, on_shutdown_done, b);
 }
 
 /* A stable cluster id in Kafka's form (22 characters of base64url) derived
@@ -157,13 +188,15 @@ static int run(const cairn_config_t *cfg)
             event_base_free(b.base);
         return strncmp(err, "config:", 7) == 0 ? 2 : 1;
     }
-    struct event *sig_term = evsignal_new(b.base, SIGTERM, on_signal, b.base);
-    struct event *sig_int = evsignal_new(b.base, SIGINT, on_signal, b.base);
+    struct event *sig_term = evsignal_new(b.base, SIGTERM, on_signal, &b);
+    struct event *sig_int = evsignal_new(b.base, SIGINT, on_signal, &b);
     evsignal_add(sig_term, NULL);
     evsignal_add(sig_int, NULL);
     LOG_INFO("broker", "started; controllers %s", cfg->controller_quorum_voters);
     event_base_dispatch(b.base);
     stop(&b);
+    if (b.shutdown_timer)
+        event_free(b.shutdown_timer);
     event_free(sig_term);
     event_free(sig_int);
     event_base_free(b.base);

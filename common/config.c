@@ -76,6 +76,8 @@ static const cfg_key_t cfg_keys[] = {
       "How often the controller leader runs preferred leader election (auto.leader.rebalance.enable)." },
     { "auto.create.topics.enable", CFG_BOOL, OFF(auto_create_topics_enable), "true", 0, 0, BRK, 0,
       "Create a topic with the default partitions and replication factor when a client asks for an unknown one in Metadata." },
+    { "controlled.shutdown.enable", CFG_BOOL, OFF(controlled_shutdown_enable), "true", 0, 0, BRK, 0,
+      "On SIGTERM, ask the controller to move this broker's leaderships to other in-sync replicas first, and stop once it confirms (at most 30 s); false stops at once." },
     { "socket.request.max.bytes", CFG_INT, OFF(socket_request_max_bytes), "104857600", 1024, 1073741824, BRK, 0,
       "Largest Kafka request accepted; a client announcing a bigger one is disconnected." },
     { "connections.max.idle.ms", CFG_INT, OFF(connections_max_idle_ms), "600000", 0, 86400000, BRK, 0,

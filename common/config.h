@@ -39,6 +39,7 @@ typedef struct cairn_config {
     int64_t leader_imbalance_check_interval_seconds;
     /* broker: Kafka listener and partition logs */
     bool auto_create_topics_enable;
+    bool controlled_shutdown_enable;
     int64_t socket_request_max_bytes;
     int64_t connections_max_idle_ms;
     int64_t max_connections;
