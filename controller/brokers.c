@@ -23,6 +23,8 @@
 typedef struct session {
     uint32_t broker_id;
     uint64_t last_heartbeat_ms;
+    rpc_conn_t *conn;              /* its last heartbeat's connection (a reference) */
+    uint64_t conn_lost_ms;         /* when that connection was seen closed; 0: open */
     bool op_in_flight;             /* a register/fence/unfence/shutdown is pending */
     uint64_t shutdown_index;       /* where its controlled shutdown committed; 0: unknown */
 } session_t;
@@ -73,6 +75,19 @@ typedef struct op_ctx {
     bool has_reply;
     deferred_reply_t reply;        /* OP_REGISTER answers the broker */
 } op_ctx_t;
+
+/* Remembers the connection a broker's heartbeats arrive on. */
+static void session_track_conn(session_t *s, rpc_conn_t *conn)
+{
+    if (s->conn == conn)
+        return;
+    if (s->conn)
+        rpc_conn_unref(s->conn);
+    s->conn = conn;
+    s->conn_lost_ms = 0;
+    if (conn)
+        rpc_conn_ref(conn);
+}
 
 static void reply_register(op_ctx_t *ctx, int code, uint64_t epoch, const char *msg)
 {
@@ -283,6 +298,7 @@ static void handle_heartbeat(brokers_t *b, rpc_conn_t *conn, const rpc_frame_t *
         session_t *s = session_get(b, req->broker_id, true);
         if (s) {
             s->last_heartbeat_ms = cairn_mono_ms();
+            session_track_conn(s, conn);
             maybe_unfence(b, s, mb, req);
         }
         controller_status(b->c, &st, CAIRN_ERR_OK, NULL);
@@ -297,16 +313,33 @@ static void handle_heartbeat(brokers_t *b, rpc_conn_t *conn, const rpc_frame_t *
 
 /* ---- session expiry ---------------------------------------------------- */
 
+/* A SIGKILLed broker's kernel closes its connections at once: when the
+ * connection its heartbeats came on closes and no heartbeat follows within
+ * one heartbeat interval (a live broker reconnects and heartbeats by then),
+ * its session ends without waiting out broker.session.timeout.ms. A paused
+ * or cut-off broker keeps its connection and gets the full session. */
+static bool session_expired(brokers_t *b, session_t *s, uint64_t now)
+{
+    uint64_t session_ms = (uint64_t)b->c->cfg->broker_session_timeout_ms;
+    if (now - s->last_heartbeat_ms >= session_ms)
+        return true;
+    if (!s->conn || rpc_conn_is_open(s->conn))
+        return false;
+    if (s->conn_lost_ms == 0)
+        s->conn_lost_ms = now;
+    uint64_t grace_ms = (uint64_t)b->c->cfg->broker_heartbeat_interval_ms + SESSION_CHECK_MS;
+    return now - s->conn_lost_ms >= grace_ms && now - s->last_heartbeat_ms >= grace_ms;
+}
+
 static void check_sessions(brokers_t *b)
 {
     uint64_t now = cairn_mono_ms();
-    uint64_t session_ms = (uint64_t)b->c->cfg->broker_session_timeout_ms;
     for (size_t i = 0; i < md_image_broker_count(b->c->image); i++) {
         const md_broker_t *mb = md_image_broker_at(b->c->image, i);
         if (mb->fenced)
             continue;
         session_t *s = session_get(b, mb->id, true);
-        if (!s || s->op_in_flight || now - s->last_heartbeat_ms < session_ms)
+        if (!s || s->op_in_flight || !session_expired(b, s, now))
             continue;
         md_batch_t batch = { 0 };
         char why[256] = "";
@@ -315,8 +348,10 @@ static void check_sessions(brokers_t *b)
             LOG_WARN("brokers", "cannot fence broker %u: %s", mb->id, why);
             continue;
         }
-        LOG_INFO("brokers", "broker %u session expired (%llu ms without heartbeat); fencing",
-                 mb->id, (unsigned long long)(now - s->last_heartbeat_ms));
+        LOG_INFO("brokers", "broker %u session expired (%llu ms without heartbeat%s); fencing",
+                 mb->id, (unsigned long long)(now - s->last_heartbeat_ms),
+                 s->conn_lost_ms ? ", its connection closed" : "");
+        session_track_conn(s, NULL);
         (void)propose_op(b, s, OP_FENCE, &batch, NULL, NULL);
     }
 }
@@ -456,6 +491,7 @@ void brokers_on_leadership(brokers_t *b, bool is_leader)
     for (size_t i = 0; i < b->n_sessions; i++) {
         b->sessions[i].last_heartbeat_ms = now;
         b->sessions[i].op_in_flight = false;
+        session_track_conn(&b->sessions[i], NULL);
     }
     if (!is_leader)
         wake_fetches(b, true, CAIRN_ERR_NOT_LEADER);
@@ -506,6 +542,8 @@ void brokers_free(brokers_t *b)
     }
     if (b->timer)
         event_free(b->timer);
+    for (size_t i = 0; i < b->n_sessions; i++)
+        session_track_conn(&b->sessions[i], NULL);
     free(b->sessions);
     free(b);
 }

@@ -35,4 +35,13 @@ with Cluster(name="fencing") as c:
         check(p["leader"] in p["isr"], f"partition {n} leader not in ISR: {p}")
     c.signal("start", "broker", victim)
     wait_until(lambda: c.broker_states()[victim] == "active", 15, f"broker {victim} active again")
+    # A paused broker keeps its connections open: it is not taken for dead
+    # before its session runs out (only a closed connection shortens it).
+    other = 3
+    c.signal("pause", "broker", other)
+    time.sleep(SESSION_MS / 1000 / 2)
+    paused_state = c.broker_states()[other]
+    c.signal("resume", "broker", other)
+    check(paused_state == "active", f"broker {other} fenced after half a session paused")
+    log(f"broker {other} paused for half a session: still {paused_state}")
     log("ok")
