@@ -58,6 +58,19 @@ static void broker_address(const md_broker_t *b, char *out, size_t len)
         snprintf(out, len, "-");
 }
 
+/* host:port of the endpoint followers fetch from (REPLICATION), or "". */
+static void broker_replication_address(const md_broker_t *b, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < b->n_endpoints; i++) {
+        const md_endpoint_t *e = &b->endpoints[i];
+        if (e->listener && strcmp(e->listener, CAIRN_REPLICATION_LISTENER) == 0) {
+            snprintf(out, len, "%s:%u", e->host, e->port);
+            return;
+        }
+    }
+}
+
 static const char *broker_state(const md_broker_t *b)
 {
     return b->fenced ? "fenced" : b->in_controlled_shutdown ? "shutting_down" : "active";
@@ -78,6 +91,8 @@ static Cairn__BrokerStatus **build_brokers(const md_image_t *img, size_t *n_out)
         broker_address(b, addr, sizeof addr);
         s->id = b->id;
         s->address = strdup(addr);
+        broker_replication_address(b, addr, sizeof addr);
+        s->replication_address = strdup(addr);
         s->state = (char *)broker_state(b);
         s->rack = b->rack ? b->rack : (char *)"";
         s->broker_epoch = b->epoch;
@@ -91,6 +106,7 @@ static void free_brokers(Cairn__BrokerStatus **bs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(bs[i]->address);
+        free(bs[i]->replication_address);
         free(bs[i]);
     }
     free(bs);

@@ -1,7 +1,8 @@
 /* ReplicaFetch on the leader: per partition the checks Kafka makes (leader,
  * epoch, divergence, range), the follower's progress recorded, and records
  * from its fetch offset up to the log end — followers read past the high
- * watermark; consumers never do. */
+ * watermark; consumers never do. DescribeReplicas (cairnctl) is answered
+ * on the same listener (describe.h). */
 #include "fetch_server.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "describe.h"
 #include "errors.h"
 #include "kafka_error.h"
 #include "leader.h"
@@ -304,6 +306,10 @@ static void park_new(fetch_server_t *fs, rpc_conn_t *conn, const rpc_frame_t *fr
 static void on_request(rpc_conn_t *conn, const rpc_frame_t *frame, void *arg)
 {
     fetch_server_t *fs = arg;
+    if (frame->type == CAIRN__RPC_TYPE__RPC_DESCRIBE_REPLICAS) {
+        describe_replicas_answer(fs->rs, conn, frame);
+        return;
+    }
     if (frame->type != CAIRN__RPC_TYPE__RPC_REPLICA_FETCH) {
         LOG_WARN("replica", "closing connection from %s: unexpected request type %u",
                  rpc_conn_peer(conn), frame->type);

@@ -1,5 +1,7 @@
 /* cairnctl: the admin CLI (DESIGN §6). Sends one admin RPC to the controller
- * leader through ctrl_client, then prints the answer or one error line.
+ * leader through ctrl_client, then prints the answer or one error line;
+ * 'topic describe' also asks the partition leaders for their replication
+ * state (ctl_describe.h) within the same --timeout.
  * Exit status: 0 success, 1 the operation failed, 2 usage error. */
 #include <signal.h>
 #include <stdio.h>
@@ -10,7 +12,9 @@
 
 #include "admin.pb-c.h"
 #include "ctl_args.h"
+#include "ctl_describe.h"
 #include "ctl_print.h"
+#include "ctl_replicas.h"
 #include "ctrl_client.h"
 #include "errors.h"
 #include "log.h"
@@ -101,6 +105,14 @@ static void build_alter(const ctl_args_t *a, ctl_request_t *rq)
     snprintf(rq->what, sizeof rq->what, "alter topic '%s'", a->topic);
 }
 
+static void build_list_brokers(ctl_request_t *rq)
+{
+    cairn__list_brokers_request__init(&rq->msg.brokers);
+    rq->type = CAIRN__RPC_TYPE__RPC_LIST_BROKERS;
+    rq->response = &cairn__list_brokers_response__descriptor;
+    snprintf(rq->what, sizeof rq->what, "list brokers");
+}
+
 static void build_request(const ctl_args_t *a, ctl_request_t *rq)
 {
     memset(rq, 0, sizeof *rq);
@@ -139,10 +151,7 @@ static void build_request(const ctl_args_t *a, ctl_request_t *rq)
         build_alter(a, rq);
         break;
     case CTL_CMD_BROKER_LIST:
-        cairn__list_brokers_request__init(&rq->msg.brokers);
-        rq->type = CAIRN__RPC_TYPE__RPC_LIST_BROKERS;
-        rq->response = &cairn__list_brokers_response__descriptor;
-        snprintf(rq->what, sizeof rq->what, "list brokers");
+        build_list_brokers(rq);
         break;
     case CTL_CMD_HELP:
         break;
@@ -177,12 +186,12 @@ static int call_once(ctrl_client_t *cc, struct event_base *base, uint32_t type,
  * own topic. So the leader is found first with a read (which may be retried
  * freely), and the write goes to it as one attempt with all the time left;
  * only a NOT_LEADER answer, which means it was not applied, moves it on. */
-static int call_write(ctrl_client_t *cc, struct event_base *base, const ctl_args_t *a,
+static int call_write(ctrl_client_t *cc, struct event_base *base, uint32_t timeout_ms,
                       const ctl_request_t *rq, ctl_result_t *res)
 {
-    uint64_t deadline_ms = cairn_mono_ms() + a->timeout_ms;
+    uint64_t deadline_ms = cairn_mono_ms() + timeout_ms;
     Cairn__ClusterStatusRequest probe = CAIRN__CLUSTER_STATUS_REQUEST__INIT;
-    if (call_once(cc, base, CAIRN__RPC_TYPE__RPC_CLUSTER_STATUS, &probe.base, a->timeout_ms,
+    if (call_once(cc, base, CAIRN__RPC_TYPE__RPC_CLUSTER_STATUS, &probe.base, timeout_ms,
                   res) != 0 || res->err != 0)
         return res->done ? 0 : -1;
     uint64_t now_ms = cairn_mono_ms();
@@ -195,14 +204,16 @@ static int call_write(ctrl_client_t *cc, struct event_base *base, const ctl_args
     if (res->err == CAIRN_ERR_NO_QUORUM && tail &&
         strncmp(res->why, CTL_NO_LEADER_PREFIX, strlen(CTL_NO_LEADER_PREFIX)) == 0) {
         char why[CTRL_CLIENT_WHY_MAX];
-        snprintf(why, sizeof why, CTL_NO_LEADER_PREFIX "%u%s", a->timeout_ms, tail);
+        snprintf(why, sizeof why, CTL_NO_LEADER_PREFIX "%u%s", timeout_ms, tail);
         snprintf(res->why, sizeof res->why, "%s", why);
     }
     return 0;
 }
 
-/* Runs the command's call on a private loop; see call_once for the result. */
-static int run_call(const ctl_args_t *a, const ctl_request_t *rq, ctl_result_t *res)
+/* Runs one call of the command on a private loop within timeout_ms; see
+ * call_once for the result. */
+static int run_call(const ctl_args_t *a, const ctl_request_t *rq, uint32_t timeout_ms,
+                    ctl_result_t *res)
 {
     struct event_base *base = event_base_new();
     if (!base) {
@@ -214,9 +225,9 @@ static int run_call(const ctl_args_t *a, const ctl_request_t *rq, ctl_result_t *
     if (!cc)
         snprintf(res->why, sizeof res->why, "cannot create the controller client");
     else if (rq->is_write)
-        rc = call_write(cc, base, a, rq, res);
+        rc = call_write(cc, base, timeout_ms, rq, res);
     else
-        rc = call_once(cc, base, rq->type, (const ProtobufCMessage *)&rq->msg, a->timeout_ms, res);
+        rc = call_once(cc, base, rq->type, (const ProtobufCMessage *)&rq->msg, timeout_ms, res);
     ctrl_client_free(cc);
     event_base_free(base);
     return rc;
@@ -238,8 +249,86 @@ static int malformed(const char *what)
     return 1;
 }
 
+static int out_of_memory(const char *what)
+{
+    fprintf(stderr, "cairnctl: %s: %s\n", what, cairn_strerror(CAIRN_ERR_NOMEM));
+    return 1;
+}
+
+/* What is left of the command's --timeout, at least 1 ms. */
+static uint32_t time_left(uint64_t deadline_ms)
+{
+    uint64_t now_ms = cairn_mono_ms();
+    return now_ms < deadline_ms ? (uint32_t)(deadline_ms - now_ms) : 1;
+}
+
+/* The brokers and their replication addresses, or NULL after a warning:
+ * the describe is then printed without the leaders' data. */
+static Cairn__ListBrokersResponse *list_brokers(const ctl_args_t *a, uint64_t deadline_ms)
+{
+    ctl_request_t rq;
+    memset(&rq, 0, sizeof rq);
+    build_list_brokers(&rq);
+    ctl_result_t res;
+    memset(&res, 0, sizeof res);
+    Cairn__ListBrokersResponse *r = NULL;
+    char why[CTRL_CLIENT_WHY_MAX] = "malformed response from the controller";
+    if (run_call(a, &rq, time_left(deadline_ms), &res) != 0 || res.err != 0) {
+        snprintf(why, sizeof why, "%s", res.why);
+    } else if ((r = cairn__list_brokers_response__unpack(NULL, res.body_len, res.body)) &&
+               r->status && r->status->code != 0) {
+        snprintf(why, sizeof why, "%s", r->status->message && r->status->message[0]
+                 ? r->status->message : cairn_strerror(r->status->code));
+        cairn__list_brokers_response__free_unpacked(r, NULL);
+        r = NULL;
+    }
+    free(res.body);
+    if (!r)
+        fprintf(stderr, "cairnctl: warning: list brokers: %s; no high watermark or lag shown\n",
+                why);
+    return r;
+}
+
+/* The controller's answer (filtered by --under-replicated), then each
+ * leader's high watermark and replica lag; a leader that does not answer
+ * only loses its partitions those fields. */
+static int render_describe(const ctl_args_t *a, const ctl_request_t *rq,
+                           const Cairn__DescribeTopicResponse *r, uint64_t deadline_ms)
+{
+    if (!r->topic)
+        return malformed(rq->what);
+    ctl_topic_view_t v;
+    if (ctl_topic_view_init(&v, r->topic, a->under_replicated) != 0)
+        return out_of_memory(rq->what);
+    bool any_leader = false;
+    for (size_t i = 0; i < v.topic.n_partitions; i++)
+        any_leader |= v.topic.partitions[i]->leader >= 0;
+    Cairn__ListBrokersResponse *brokers = any_leader ? list_brokers(a, deadline_ms) : NULL;
+    ctl_leader_states_t ls;
+    int rc = ctl_leader_states_fetch(&v.topic, brokers, time_left(deadline_ms), &ls);
+    if (rc == 0)
+        rc = ctl_print_topic_replicas(stdout, r->topic, &v.topic, ls.states, a->json);
+    ctl_leader_states_free(&ls);
+    if (brokers)
+        cairn__list_brokers_response__free_unpacked(brokers, NULL);
+    ctl_topic_view_free(&v);
+    return rc == 0 ? 0 : out_of_memory(rq->what);
+}
+
+static int render_topic_list(const ctl_args_t *a, const ctl_request_t *rq,
+                             const Cairn__ListTopicsResponse *r)
+{
+    ctl_topics_view_t v;
+    if (ctl_topics_view_init(&v, r, a->under_replicated) != 0)
+        return out_of_memory(rq->what);
+    int rc = ctl_print_topic_list(stdout, &v.list, a->json);
+    ctl_topics_view_free(&v);
+    return rc == 0 ? 0 : out_of_memory(rq->what);
+}
+
 /* Renders a decoded successful response; returns the exit status. */
-static int render(const ctl_args_t *a, const ctl_request_t *rq, const ProtobufCMessage *m)
+static int render(const ctl_args_t *a, const ctl_request_t *rq, const ProtobufCMessage *m,
+                  uint64_t deadline_ms)
 {
     int rc = 0;
     switch (a->cmd) {
@@ -249,13 +338,8 @@ static int render(const ctl_args_t *a, const ctl_request_t *rq, const ProtobufCM
     case CTL_CMD_TOPIC_CREATE:
         printf("Created topic %s.\n", a->topic);
         break;
-    case CTL_CMD_TOPIC_DESCRIBE: {
-        const Cairn__DescribeTopicResponse *r = (const Cairn__DescribeTopicResponse *)m;
-        if (!r->topic)
-            return malformed(rq->what);
-        rc = ctl_print_topic(stdout, r->topic, a->json);
-        break;
-    }
+    case CTL_CMD_TOPIC_DESCRIBE:
+        return render_describe(a, rq, (const Cairn__DescribeTopicResponse *)m, deadline_ms);
     case CTL_CMD_TOPIC_DELETE:
         printf("Deleted topic %s.\n", a->topic);
         break;
@@ -268,24 +352,20 @@ static int render(const ctl_args_t *a, const ctl_request_t *rq, const ProtobufCM
         break;
     }
     case CTL_CMD_TOPIC_LIST:
-        rc = ctl_print_topic_list(stdout, (const Cairn__ListTopicsResponse *)m, a->json);
-        break;
+        return render_topic_list(a, rq, (const Cairn__ListTopicsResponse *)m);
     case CTL_CMD_BROKER_LIST:
         rc = ctl_print_broker_list(stdout, (const Cairn__ListBrokersResponse *)m, a->json);
         break;
     case CTL_CMD_HELP:
         break;
     }
-    if (rc != 0) {
-        fprintf(stderr, "cairnctl: %s: %s\n", rq->what, cairn_strerror(CAIRN_ERR_NOMEM));
-        return 1;
-    }
-    return 0;
+    return rc == 0 ? 0 : out_of_memory(rq->what);
 }
 
 /* Checks the Status every response carries first, so a refusal is reported
  * the same way for every command, then decodes and renders the rest. */
-static int print_response(const ctl_args_t *a, const ctl_request_t *rq, const ctl_result_t *res)
+static int print_response(const ctl_args_t *a, const ctl_request_t *rq, const ctl_result_t *res,
+                          uint64_t deadline_ms)
 {
     Cairn__Status *st;
     if (ctrl_client_parse_status(res->body, res->body_len, &st) != 0)
@@ -298,7 +378,7 @@ static int print_response(const ctl_args_t *a, const ctl_request_t *rq, const ct
     ProtobufCMessage *m = protobuf_c_message_unpack(rq->response, NULL, res->body_len, res->body);
     if (!m)
         return malformed(rq->what);
-    int rc = render(a, rq, m);
+    int rc = render(a, rq, m, deadline_ms);
     protobuf_c_message_free_unpacked(m, NULL);
     return rc;
 }
@@ -324,7 +404,8 @@ int main(int argc, char **argv)
     build_request(&args, &rq);
     ctl_result_t res;
     memset(&res, 0, sizeof res);
-    if (run_call(&args, &rq, &res) != 0) {
+    uint64_t deadline_ms = cairn_mono_ms() + args.timeout_ms;
+    if (run_call(&args, &rq, args.timeout_ms, &res) != 0) {
         fprintf(stderr, "cairnctl: %s: %s\n", rq.what, res.why);
         return 1;
     }
@@ -336,7 +417,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "cairnctl: %s: %s\n", rq.what, res.why);
         return 1;
     }
-    int rc = print_response(&args, &rq, &res);
+    int rc = print_response(&args, &rq, &res, deadline_ms);
     free(res.body);
     if (rc == 0 && fflush(stdout) != 0) {
         fprintf(stderr, "cairnctl: writing the output failed\n");

@@ -19,6 +19,7 @@ typedef struct ctl_scan {
     const char *partitions;
     const char *replication_factor;
     bool json;
+    bool under_replicated;
     bool help;
 } ctl_scan_t;
 
@@ -190,6 +191,10 @@ static int scan_option(int argc, char *const *argv, int *i, ctl_scan_t *sc,
         sc->json = true;
         return 0;
     }
+    if (strcmp(a, "--under-replicated") == 0) {
+        sc->under_replicated = true;
+        return 0;
+    }
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
         const char *val = NULL;
         int m = opt_value(argc, argv, i, valued[k], &val);
@@ -236,16 +241,17 @@ typedef struct ctl_command_spec {
     ctl_cmd_t cmd;
     bool takes_name;
     bool takes_json;
+    bool takes_under_replicated;
 } ctl_command_spec_t;
 
 static const ctl_command_spec_t ctl_commands[] = {
-    { "cluster", "status", CTL_CMD_CLUSTER_STATUS, false, true },
-    { "topic", "create", CTL_CMD_TOPIC_CREATE, true, false },
-    { "topic", "list", CTL_CMD_TOPIC_LIST, false, true },
-    { "topic", "describe", CTL_CMD_TOPIC_DESCRIBE, true, true },
-    { "topic", "delete", CTL_CMD_TOPIC_DELETE, true, false },
-    { "topic", "alter", CTL_CMD_TOPIC_ALTER, true, true },
-    { "broker", "list", CTL_CMD_BROKER_LIST, false, true },
+    { "cluster", "status", CTL_CMD_CLUSTER_STATUS, false, true, false },
+    { "topic", "create", CTL_CMD_TOPIC_CREATE, true, false, false },
+    { "topic", "list", CTL_CMD_TOPIC_LIST, false, true, true },
+    { "topic", "describe", CTL_CMD_TOPIC_DESCRIBE, true, true, true },
+    { "topic", "delete", CTL_CMD_TOPIC_DELETE, true, false, false },
+    { "topic", "alter", CTL_CMD_TOPIC_ALTER, true, true, false },
+    { "broker", "list", CTL_CMD_BROKER_LIST, false, true, false },
 };
 
 static const ctl_command_spec_t *find_command(const ctl_scan_t *sc, char *err, size_t err_len)
@@ -314,6 +320,9 @@ static int apply_command(const ctl_scan_t *sc, const ctl_command_spec_t *c, ctl_
         return fail(err, err_len, "unexpected argument '%s'", sc->words[want]);
     if (sc->json && !c->takes_json)
         return fail(err, err_len, "--json does not apply to '%s %s'", c->group, c->verb);
+    if (sc->under_replicated && !c->takes_under_replicated)
+        return fail(err, err_len, "--under-replicated applies only to 'topic describe' and "
+                    "'topic list'");
     if (topic_options(sc, c->cmd, out, err, err_len) != 0)
         return -1;
     if (c->takes_name) {
@@ -323,6 +332,7 @@ static int apply_command(const ctl_scan_t *sc, const ctl_command_spec_t *c, ctl_
     }
     out->cmd = c->cmd;
     out->json = sc->json;
+    out->under_replicated = sc->under_replicated;
     return 0;
 }
 
@@ -375,8 +385,10 @@ void ctl_usage(FILE *out)
           "commands:\n"
           "  cluster status [--json]           controller quorum and brokers\n"
           "  topic create NAME [--partitions N] [--replication-factor R] [--config K=V]...\n"
-          "  topic list [--json]\n"
-          "  topic describe NAME [--json]      partitions, leaders, replicas, ISR\n"
+          "  topic list [--json] [--under-replicated]\n"
+          "  topic describe NAME [--json] [--under-replicated]\n"
+          "                                    partitions, leaders, replicas, ISR, and from\n"
+          "                                    each leader its high watermark and replica lag\n"
           "  topic delete NAME\n"
           "  topic alter NAME --partitions N [--json]  grow the topic to N partitions\n"
           "  broker list [--json]\n"
@@ -385,6 +397,7 @@ void ctl_usage(FILE *out)
           "  --controllers H:P,...  controller addresses (default $CAIRN_CONTROLLERS, else\n"
           "                         127.0.0.1 ports BASE+100..BASE+102, BASE=$CAIRN_BASE_PORT or 9092)\n"
           "  --timeout MS           give up after MS milliseconds (default $CAIRN_TIMEOUT_MS or 10000)\n"
+          "  --under-replicated     only partitions (topics) whose ISR is smaller than their replicas\n"
           "  --help                 this text\n"
           "\n"
           "exit status: 0 success, 1 the operation failed, 2 usage error\n", out);

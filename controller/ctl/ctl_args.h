@@ -39,6 +39,7 @@ typedef struct ctl_config_kv {
 typedef struct ctl_args {
     ctl_cmd_t cmd;
     bool json;
+    bool under_replicated;         /* topic describe/list: only partitions with ISR < replicas */
     const char *topic;             /* borrowed from argv; NULL unless the command names one */
     int32_t partitions;            /* create: 0 means num.partitions; alter: new total */
     int32_t replication_factor;    /* 0: the controller's default.replication.factor */

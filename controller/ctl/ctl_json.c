@@ -148,6 +148,12 @@ void ctl_json_uint(ctl_json_t *j, uint64_t v)
     fprintf(j->out, "%" PRIu64, v);
 }
 
+void ctl_json_null(ctl_json_t *j)
+{
+    before_value(j);
+    fputs("null", j->out);
+}
+
 void ctl_json_kv_string(ctl_json_t *j, const char *key, const char *s)
 {
     ctl_json_key(j, key);

@@ -31,6 +31,7 @@ void ctl_json_key(ctl_json_t *j, const char *key);
 void ctl_json_string(ctl_json_t *j, const char *s);   /* NULL writes "" */
 void ctl_json_int(ctl_json_t *j, int64_t v);
 void ctl_json_uint(ctl_json_t *j, uint64_t v);
+void ctl_json_null(ctl_json_t *j);
 
 /* key: value shorthands. */
 void ctl_json_kv_string(ctl_json_t *j, const char *key, const char *s);

@@ -8,6 +8,7 @@
 
 #include "cairn_assert.h"
 #include "ctl_json.h"
+#include "ctl_replicas.h"
 
 #define TABLE_COLS_MAX 8
 #define TABLE_CELL_MAX 512          /* bytes per cell; longer lists end in "..." */
@@ -130,6 +131,7 @@ static void json_broker(ctl_json_t *j, const Cairn__BrokerStatus *b)
     ctl_json_kv_string(j, "state", b->state);
     ctl_json_kv_string(j, "rack", b->rack);
     ctl_json_kv_uint(j, "broker_epoch", b->broker_epoch);
+    ctl_json_kv_string(j, "replication_address", b->replication_address);
     ctl_json_end_object(j);
 }
 
@@ -258,7 +260,50 @@ int ctl_print_topic_list(FILE *out, const Cairn__ListTopicsResponse *r, bool jso
     return table_print(&t, out, "");
 }
 
-static void json_topic(FILE *out, const Cairn__TopicDescription *t)
+/* "replica_lag": [{"id": 1, "lag": 0}, ...] in replica order; null: unknown. */
+static void json_replica_lag(ctl_json_t *j, const Cairn__PartitionDescription *p,
+                             const Cairn__PartitionReplicaState *s)
+{
+    ctl_json_key(j, "replica_lag");
+    ctl_json_begin_array(j);
+    for (size_t i = 0; i < p->n_replicas; i++) {
+        int64_t lag;
+        ctl_json_begin_object(j);
+        ctl_json_kv_int(j, "id", p->replicas[i]);
+        ctl_json_key(j, "lag");
+        if (ctl_replica_lag(p, s, p->replicas[i], &lag))
+            ctl_json_int(j, lag);
+        else
+            ctl_json_null(j);
+        ctl_json_end_object(j);
+    }
+    ctl_json_end_array(j);
+}
+
+static void json_partition(ctl_json_t *j, const Cairn__PartitionDescription *p,
+                           const Cairn__PartitionReplicaState *s)
+{
+    ctl_json_begin_object(j);
+    ctl_json_kv_uint(j, "partition", p->partition);
+    ctl_json_kv_int(j, "leader", p->leader);
+    ctl_json_kv_uint(j, "leader_epoch", p->leader_epoch);
+    json_int_array(j, "replicas", p->replicas, p->n_replicas);
+    json_int_array(j, "isr", p->isr, p->n_isr);
+    ctl_json_kv_uint(j, "partition_epoch", p->partition_epoch);
+    if (s) {
+        ctl_json_key(j, "high_watermark");
+        if (s->high_watermark >= 0)
+            ctl_json_int(j, s->high_watermark);
+        else
+            ctl_json_null(j);
+        ctl_json_kv_int(j, "log_end_offset", s->log_end_offset);
+        json_replica_lag(j, p, s);
+    }
+    ctl_json_end_object(j);
+}
+
+static void json_topic(FILE *out, const Cairn__TopicDescription *t,
+                       const Cairn__PartitionReplicaState *const *states)
 {
     ctl_json_t j;
     ctl_json_init(&j, out);
@@ -267,17 +312,8 @@ static void json_topic(FILE *out, const Cairn__TopicDescription *t)
     ctl_json_kv_string(&j, "id", t->id);
     ctl_json_key(&j, "partitions");
     ctl_json_begin_array(&j);
-    for (size_t i = 0; i < t->n_partitions; i++) {
-        const Cairn__PartitionDescription *p = t->partitions[i];
-        ctl_json_begin_object(&j);
-        ctl_json_kv_uint(&j, "partition", p->partition);
-        ctl_json_kv_int(&j, "leader", p->leader);
-        ctl_json_kv_uint(&j, "leader_epoch", p->leader_epoch);
-        json_int_array(&j, "replicas", p->replicas, p->n_replicas);
-        json_int_array(&j, "isr", p->isr, p->n_isr);
-        ctl_json_kv_uint(&j, "partition_epoch", p->partition_epoch);
-        ctl_json_end_object(&j);
-    }
+    for (size_t i = 0; i < t->n_partitions; i++)
+        json_partition(&j, t->partitions[i], states ? states[i] : NULL);
     ctl_json_end_array(&j);
     ctl_json_key(&j, "configs");
     ctl_json_begin_object(&j);
@@ -288,38 +324,95 @@ static void json_topic(FILE *out, const Cairn__TopicDescription *t)
     fputc('\n', out);
 }
 
-/* kafka-topics.sh --describe layout: a topic line, then one line per
- * partition with the same "Key: value" cells, padded into columns. */
+/* "1=0,2=0,3=-" into buf (replica=lag, '-' unknown); a list too long for
+ * the cell ends in "...". */
+static void format_lags(char *buf, size_t len, const Cairn__PartitionDescription *p,
+                        const Cairn__PartitionReplicaState *s)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < p->n_replicas; i++) {
+        int64_t lag;
+        char v[24] = "-";
+        if (ctl_replica_lag(p, s, p->replicas[i], &lag))
+            snprintf(v, sizeof v, "%" PRId64, lag);
+        int w = snprintf(buf + used, len - used, "%s%" PRId32 "=%s", i ? "," : "",
+                         p->replicas[i], v);
+        if (w < 0 || (size_t)w >= len - used) {
+            snprintf(buf + (len > 4 ? len - 4 : 0), len > 4 ? 4 : len, "...");
+            return;
+        }
+        used += (size_t)w;
+    }
+}
+
+/* One partition line; the leader's cells (s NULL: unknown) come last and
+ * are left out by a six-column table. */
+static void table_partition(table_t *tab, const char *name, const Cairn__PartitionDescription *p,
+                            const Cairn__PartitionReplicaState *s)
+{
+    char topic[TABLE_CELL_MAX], part[32], leader[32], reps[TABLE_CELL_MAX],
+         isr[TABLE_CELL_MAX], epoch[32], ids[TABLE_CELL_MAX - 16], hw[48], lags[TABLE_CELL_MAX];
+    char lead[24];
+    snprintf(topic, sizeof topic, "Topic: %s", name);
+    snprintf(part, sizeof part, "Partition: %" PRIu32, p->partition);
+    format_leader(lead, sizeof lead, p->leader);
+    snprintf(leader, sizeof leader, "Leader: %s", lead);
+    format_ids(ids, sizeof ids, p->replicas, p->n_replicas);
+    snprintf(reps, sizeof reps, "Replicas: %s", ids);
+    format_ids(ids, sizeof ids, p->isr, p->n_isr);
+    snprintf(isr, sizeof isr, "Isr: %s", ids);
+    snprintf(epoch, sizeof epoch, "LeaderEpoch: %" PRIu32, p->leader_epoch);
+    if (s && s->high_watermark >= 0)
+        snprintf(hw, sizeof hw, "HighWatermark: %" PRId64, s->high_watermark);
+    else
+        snprintf(hw, sizeof hw, "HighWatermark: -");
+    if (s) {
+        format_lags(ids, sizeof ids, p, s);
+        snprintf(lags, sizeof lags, "ReplicaLag: %s", ids);
+    } else {
+        snprintf(lags, sizeof lags, "ReplicaLag: -");
+    }
+    table_row(tab, (const char *const[]){ topic, part, leader, reps, isr, epoch, hw, lags });
+}
+
+/* kafka-topics.sh --describe layout: a line for the whole topic, then one
+ * line per partition shown with the same "Key: value" cells, padded into
+ * columns. */
+static int print_topic(FILE *out, const Cairn__TopicDescription *whole,
+                       const Cairn__TopicDescription *t, bool with_state,
+                       const Cairn__PartitionReplicaState *const *states)
+{
+    fprintf(out, "Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\tConfigs: ",
+            whole->name, whole->id, whole->n_partitions, topic_replication_factor(whole));
+    for (size_t i = 0; i < whole->n_configs; i++)
+        fprintf(out, "%s%s=%s", i ? "," : "", whole->configs[i]->name, whole->configs[i]->value);
+    fputc('\n', out);
+    table_t tab;
+    table_init(&tab, with_state ? 8 : 6);
+    for (size_t i = 0; i < t->n_partitions; i++)
+        table_partition(&tab, t->name, t->partitions[i], with_state ? states[i] : NULL);
+    return table_print(&tab, out, "\t");
+}
+
 int ctl_print_topic(FILE *out, const Cairn__TopicDescription *t, bool json)
 {
     if (json) {
-        json_topic(out, t);
+        json_topic(out, t, NULL);
         return 0;
     }
-    fprintf(out, "Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\tConfigs: ",
-            t->name, t->id, t->n_partitions, topic_replication_factor(t));
-    for (size_t i = 0; i < t->n_configs; i++)
-        fprintf(out, "%s%s=%s", i ? "," : "", t->configs[i]->name, t->configs[i]->value);
-    fputc('\n', out);
-    table_t tab;
-    table_init(&tab, 6);
-    for (size_t i = 0; i < t->n_partitions; i++) {
-        const Cairn__PartitionDescription *p = t->partitions[i];
-        char topic[TABLE_CELL_MAX], part[32], leader[32], reps[TABLE_CELL_MAX],
-             isr[TABLE_CELL_MAX], epoch[32], ids[TABLE_CELL_MAX - 16];
-        char lead[24];
-        snprintf(topic, sizeof topic, "Topic: %s", t->name);
-        snprintf(part, sizeof part, "Partition: %" PRIu32, p->partition);
-        format_leader(lead, sizeof lead, p->leader);
-        snprintf(leader, sizeof leader, "Leader: %s", lead);
-        format_ids(ids, sizeof ids, p->replicas, p->n_replicas);
-        snprintf(reps, sizeof reps, "Replicas: %s", ids);
-        format_ids(ids, sizeof ids, p->isr, p->n_isr);
-        snprintf(isr, sizeof isr, "Isr: %s", ids);
-        snprintf(epoch, sizeof epoch, "LeaderEpoch: %" PRIu32, p->leader_epoch);
-        table_row(&tab, (const char *const[]){ topic, part, leader, reps, isr, epoch });
+    return print_topic(out, t, t, false, NULL);
+}
+
+int ctl_print_topic_replicas(FILE *out, const Cairn__TopicDescription *whole,
+                             const Cairn__TopicDescription *shown,
+                             const Cairn__PartitionReplicaState *const *states, bool json)
+{
+    if (json) {
+        json_topic(out, shown, states);
+        return 0;
     }
-    return table_print(&tab, out, "\t");
+    return print_topic(out, whole, shown, true, states);
 }
 
 int ctl_print_broker_list(FILE *out, const Cairn__ListBrokersResponse *r, bool json)

@@ -8,6 +8,7 @@
 #include "ctl_args.h"
 #include "ctl_json.h"
 #include "ctl_print.h"
+#include "ctl_replicas.h"
 
 /* ---- Arguments ----------------------------------------------------------- */
 
@@ -116,6 +117,41 @@ START_TEST(test_args_topic_alter)
 }
 END_TEST
 
+START_TEST(test_args_under_replicated)
+{
+    static ctl_args_t a;
+    char err[256];
+    ck_assert_int_eq(PARSE(&no_env, &a, "topic", "describe", "orders"), 0);
+    ck_assert(!a.under_replicated);
+    ck_assert_int_eq(PARSE(&no_env, &a, "topic", "describe", "orders", "--under-replicated"), 0);
+    ck_assert_int_eq(a.cmd, CTL_CMD_TOPIC_DESCRIBE);
+    ck_assert_str_eq(a.topic, "orders");
+    ck_assert(a.under_replicated);
+    ck_assert(!a.json);
+
+    /* Anywhere, with --json and the global options. */
+    ck_assert_int_eq(PARSE(&no_env, &a, "--under-replicated", "--timeout", "500", "topic",
+                           "describe", "--json", "--", "-odd"), 0);
+    ck_assert_int_eq(a.cmd, CTL_CMD_TOPIC_DESCRIBE);
+    ck_assert_str_eq(a.topic, "-odd");
+    ck_assert(a.under_replicated);
+    ck_assert(a.json);
+    ck_assert_uint_eq(a.timeout_ms, 500);
+
+    ck_assert_int_eq(PARSE(&no_env, &a, "topic", "list", "--under-replicated", "--json"), 0);
+    ck_assert_int_eq(a.cmd, CTL_CMD_TOPIC_LIST);
+    ck_assert(a.under_replicated);
+    ck_assert(a.json);
+    ck_assert_int_eq(PARSE(&no_env, &a, "topic", "list"), 0);
+    ck_assert(!a.under_replicated);
+
+    /* After "--" it is a topic name. */
+    ck_assert_int_eq(PARSE(&no_env, &a, "topic", "describe", "--", "--under-replicated"), 0);
+    ck_assert_str_eq(a.topic, "--under-replicated");
+    ck_assert(!a.under_replicated);
+}
+END_TEST
+
 START_TEST(test_args_help)
 {
     static ctl_args_t a;
@@ -152,6 +188,16 @@ START_TEST(test_args_usage_errors)
         { { "topic", "alter", "t", "--partitions", "3", "--config", "a=b" },
           "apply only to 'topic create'" },
         { { "topic", "describe", "t", "--config", "a=b" }, "apply only to 'topic create'" },
+        { { "topic", "describe", "--under-replicated" }, "needs a topic name" },
+        { { "topic", "create", "t", "--under-replicated" },
+          "--under-replicated applies only to 'topic describe' and 'topic list'" },
+        { { "topic", "delete", "t", "--under-replicated" }, "--under-replicated applies only" },
+        { { "topic", "alter", "t", "--partitions", "3", "--under-replicated" },
+          "--under-replicated applies only" },
+        { { "broker", "list", "--under-replicated" }, "--under-replicated applies only" },
+        { { "cluster", "status", "--under-replicated" }, "--under-replicated applies only" },
+        { { "topic", "list", "--under-replicated=yes" }, "unknown option '--under-replicated=yes'" },
+        { { "topic", "list", "--under-replicated", "x" }, "unexpected argument 'x'" },
         { { "topic", "create", "t", "--partitions", "0" }, "invalid --partitions '0'" },
         { { "topic", "create", "t", "--partitions", "-1" }, "invalid --partitions '-1'" },
         { { "topic", "create", "t", "--partitions", "2147483648" }, "invalid --partitions" },
@@ -346,6 +392,7 @@ static void sample_init(sample_t *s)
         s->brokers[i].state = (char *)(i ? "fenced" : "active");
         s->brokers[i].rack = (char *)(i ? "" : "r1");
         s->brokers[i].broker_epoch = 10 + (uint64_t)i;
+        s->brokers[i].replication_address = (char *)(i ? "" : "127.0.0.1:9292");
         s->broker_ptrs[i] = &s->brokers[i];
     }
     cairn__cluster_status_response__init(&s->status);
@@ -399,8 +446,10 @@ START_TEST(test_print_cluster_status_json)
         "{\"id\": 1, \"address\": \"127.0.0.1:9192\", \"role\": \"leader\", \"log_end_offset\": 120}, "
         "{\"id\": 2, \"address\": \"127.0.0.1:9193\", \"role\": \"follower\", \"log_end_offset\": 7}]}, "
         "\"brokers\": ["
-        "{\"id\": 1, \"address\": \"127.0.0.1:9092\", \"state\": \"active\", \"rack\": \"r1\", \"broker_epoch\": 10}, "
-        "{\"id\": 2, \"address\": \"127.0.0.1:9093\", \"state\": \"fenced\", \"rack\": \"\", \"broker_epoch\": 11}]}\n");
+        "{\"id\": 1, \"address\": \"127.0.0.1:9092\", \"state\": \"active\", \"rack\": \"r1\", \"broker_epoch\": 10, "
+        "\"replication_address\": \"127.0.0.1:9292\"}, "
+        "{\"id\": 2, \"address\": \"127.0.0.1:9093\", \"state\": \"fenced\", \"rack\": \"\", \"broker_epoch\": 11, "
+        "\"replication_address\": \"\"}]}\n");
     free(c.buf);
 }
 END_TEST
@@ -489,7 +538,7 @@ START_TEST(test_print_lists)
     ck_assert_int_eq(ctl_print_broker_list(c.f, &lb, true), 0);
     ck_assert_str_eq(capture_close(&c),
         "{\"brokers\": [{\"id\": 1, \"address\": \"127.0.0.1:9092\", \"state\": \"active\", "
-        "\"rack\": \"r1\", \"broker_epoch\": 10}]}\n");
+        "\"rack\": \"r1\", \"broker_epoch\": 10, \"replication_address\": \"127.0.0.1:9292\"}]}\n");
     free(c.buf);
 
     lb.n_brokers = 0;
@@ -524,6 +573,194 @@ START_TEST(test_print_aligns_utf8_by_code_point)
 }
 END_TEST
 
+/* Partition 0's leader (broker 1, epoch 2) reports followers 2 (not heard
+ * from) and 3 (5 behind); partition 1 has no leader, so no state. */
+typedef struct leader_sample {
+    Cairn__FollowerReplicaState f[2];
+    Cairn__FollowerReplicaState *f_ptrs[2];
+    Cairn__PartitionReplicaState st;
+    Cairn__PartitionReplicaState *st_ptrs[1];
+    Cairn__DescribeReplicasResponse resp;
+    const Cairn__PartitionReplicaState *states[2];
+} leader_sample_t;
+
+static void leader_sample_init(leader_sample_t *l)
+{
+    memset(l, 0, sizeof *l);
+    for (int i = 0; i < 2; i++) {
+        cairn__follower_replica_state__init(&l->f[i]);
+        l->f[i].id = i + 2;
+        l->f[i].log_end_offset = i ? 115 : -1;
+        l->f[i].durable_offset = i ? 110 : -1;
+        l->f_ptrs[i] = &l->f[i];
+    }
+    cairn__partition_replica_state__init(&l->st);
+    l->st.topic = "orders";
+    l->st.partition = 0;
+    l->st.leader_epoch = 2;
+    l->st.high_watermark = 100;
+    l->st.log_start_offset = 0;
+    l->st.log_end_offset = 120;
+    l->st.n_followers = 2;
+    l->st.followers = l->f_ptrs;
+    l->st_ptrs[0] = &l->st;
+    cairn__describe_replicas_response__init(&l->resp);
+    l->resp.n_partitions = 1;
+    l->resp.partitions = l->st_ptrs;
+    l->states[0] = &l->st;
+    l->states[1] = NULL;
+}
+
+START_TEST(test_replica_lag_and_matching)
+{
+    sample_t s;
+    leader_sample_t l;
+    sample_init(&s);
+    leader_sample_init(&l);
+    const Cairn__PartitionDescription *p0 = &s.parts[0];
+    ck_assert_ptr_eq(ctl_find_replica_state(&l.resp, "orders", p0), &l.st);
+    ck_assert_ptr_null(ctl_find_replica_state(&l.resp, "other", p0));
+    ck_assert_ptr_null(ctl_find_replica_state(&l.resp, "orders", &s.parts[1]));
+    ck_assert_ptr_null(ctl_find_replica_state(NULL, "orders", p0));
+    l.st.leader_epoch = 1;            /* the broker's metadata is behind */
+    ck_assert_ptr_null(ctl_find_replica_state(&l.resp, "orders", p0));
+    l.st.leader_epoch = 2;
+
+    int64_t lag = -7;
+    ck_assert(ctl_replica_lag(p0, &l.st, 1, &lag));
+    ck_assert_int_eq(lag, 0);
+    ck_assert(!ctl_replica_lag(p0, &l.st, 2, &lag));   /* not heard from */
+    ck_assert(ctl_replica_lag(p0, &l.st, 3, &lag));
+    ck_assert_int_eq(lag, 5);
+    ck_assert(!ctl_replica_lag(p0, &l.st, 4, &lag));   /* not tracked */
+    ck_assert(!ctl_replica_lag(p0, NULL, 1, &lag));
+}
+END_TEST
+
+START_TEST(test_under_replicated_views)
+{
+    sample_t s;
+    sample_init(&s);
+    int32_t full[3] = { 1, 2, 3 };
+    ck_assert(ctl_partition_under_replicated(&s.parts[0]));
+    ck_assert(ctl_partition_under_replicated(&s.parts[1]));
+    s.parts[0].isr = full;
+    s.parts[0].n_isr = 3;
+    ck_assert(!ctl_partition_under_replicated(&s.parts[0]));
+
+    ctl_topic_view_t v;
+    ck_assert_int_eq(ctl_topic_view_init(&v, &s.topic, true), 0);
+    ck_assert_uint_eq(v.topic.n_partitions, 1);
+    ck_assert_ptr_eq(v.topic.partitions[0], &s.parts[1]);
+    ck_assert_str_eq(v.topic.name, "orders");
+    ck_assert_uint_eq(v.topic.n_configs, 1);
+    ctl_topic_view_free(&v);
+    ck_assert_int_eq(ctl_topic_view_init(&v, &s.topic, false), 0);
+    ck_assert_uint_eq(v.topic.n_partitions, 2);
+    ctl_topic_view_free(&v);
+
+    Cairn__ListTopicsResponse lt = CAIRN__LIST_TOPICS_RESPONSE__INIT;
+    lt.n_topics = 1;
+    lt.topics = s.topic_ptrs;
+    ctl_topics_view_t tv;
+    ck_assert_int_eq(ctl_topics_view_init(&tv, &lt, true), 0);
+    ck_assert_uint_eq(tv.list.n_topics, 1);
+    ctl_topics_view_free(&tv);
+    s.parts[1].isr = full;
+    s.parts[1].n_isr = 3;
+    ck_assert(!ctl_topic_under_replicated(&s.topic));
+    ck_assert_int_eq(ctl_topics_view_init(&tv, &lt, true), 0);
+    ck_assert_uint_eq(tv.list.n_topics, 0);
+    capture_t c;
+    capture_open(&c);
+    ck_assert_int_eq(ctl_print_topic_list(c.f, &tv.list, true), 0);
+    ck_assert_str_eq(capture_close(&c), "{\"topics\": []}\n");
+    free(c.buf);
+    ctl_topics_view_free(&tv);
+    ck_assert_int_eq(ctl_topic_view_init(&v, &s.topic, true), 0);
+    ck_assert_uint_eq(v.topic.n_partitions, 0);
+    ctl_topic_view_free(&v);
+}
+END_TEST
+
+START_TEST(test_print_topic_replicas_json)
+{
+    sample_t s;
+    leader_sample_t l;
+    sample_init(&s);
+    leader_sample_init(&l);
+    capture_t c;
+    capture_open(&c);
+    ck_assert_int_eq(ctl_print_topic_replicas(c.f, &s.topic, &s.topic, l.states, true), 0);
+    ck_assert_str_eq(capture_close(&c),
+        "{\"name\": \"orders\", \"id\": \"0f8fad5b-d9cb-469f-a165-70867728950e\", \"partitions\": ["
+        "{\"partition\": 0, \"leader\": 1, \"leader_epoch\": 2, \"replicas\": [1, 2, 3], \"isr\": [1, 3], "
+        "\"partition_epoch\": 5, \"high_watermark\": 100, \"log_end_offset\": 120, \"replica_lag\": ["
+        "{\"id\": 1, \"lag\": 0}, {\"id\": 2, \"lag\": null}, {\"id\": 3, \"lag\": 5}]}, "
+        "{\"partition\": 1, \"leader\": -1, \"leader_epoch\": 3, \"replicas\": [1, 2, 3], \"isr\": [], "
+        "\"partition_epoch\": 5}], "
+        "\"configs\": {\"retention.ms\": \"1000\"}}\n");
+    free(c.buf);
+
+    /* A new leader that has no high watermark yet. */
+    l.st.high_watermark = -1;
+    capture_open(&c);
+    ck_assert_int_eq(ctl_print_topic_replicas(c.f, &s.topic, &s.topic, l.states, true), 0);
+    ck_assert_ptr_nonnull(strstr(capture_close(&c),
+                                 "\"high_watermark\": null, \"log_end_offset\": 120"));
+    free(c.buf);
+}
+END_TEST
+
+START_TEST(test_print_topic_replicas_table)
+{
+    sample_t s;
+    leader_sample_t l;
+    sample_init(&s);
+    leader_sample_init(&l);
+    capture_t c;
+    capture_open(&c);
+    ck_assert_int_eq(ctl_print_topic_replicas(c.f, &s.topic, &s.topic, l.states, false), 0);
+    ck_assert_str_eq(capture_close(&c),
+        "Topic: orders\tTopicId: 0f8fad5b-d9cb-469f-a165-70867728950e\tPartitionCount: 2\t"
+        "ReplicationFactor: 3\tConfigs: retention.ms=1000\n"
+        "\tTopic: orders  Partition: 0  Leader: 1     Replicas: 1,2,3  Isr: 1,3  LeaderEpoch: 2  "
+        "HighWatermark: 100  ReplicaLag: 1=0,2=-,3=5\n"
+        "\tTopic: orders  Partition: 1  Leader: none  Replicas: 1,2,3  Isr:      LeaderEpoch: 3  "
+        "HighWatermark: -    ReplicaLag: -\n");
+    free(c.buf);
+
+    /* --under-replicated: the topic line still counts every partition. */
+    int32_t full[3] = { 1, 2, 3 };
+    s.parts[1].isr = full;
+    s.parts[1].n_isr = 3;
+    ctl_topic_view_t v;
+    ck_assert_int_eq(ctl_topic_view_init(&v, &s.topic, true), 0);
+    capture_open(&c);
+    ck_assert_int_eq(ctl_print_topic_replicas(c.f, &s.topic, &v.topic, l.states, false), 0);
+    ck_assert_str_eq(capture_close(&c),
+        "Topic: orders\tTopicId: 0f8fad5b-d9cb-469f-a165-70867728950e\tPartitionCount: 2\t"
+        "ReplicationFactor: 3\tConfigs: retention.ms=1000\n"
+        "\tTopic: orders  Partition: 0  Leader: 1  Replicas: 1,2,3  Isr: 1,3  LeaderEpoch: 2  "
+        "HighWatermark: 100  ReplicaLag: 1=0,2=-,3=5\n");
+    free(c.buf);
+    ctl_topic_view_free(&v);
+    s.parts[0].isr = full;
+    s.parts[0].n_isr = 3;
+    ck_assert_int_eq(ctl_topic_view_init(&v, &s.topic, true), 0);
+    capture_open(&c);
+    ck_assert_int_eq(ctl_print_topic_replicas(c.f, &s.topic, &v.topic, l.states, false), 0);
+    ck_assert_int_eq(ctl_print_topic_replicas(c.f, &s.topic, &v.topic, l.states, true), 0);
+    ck_assert_str_eq(capture_close(&c),
+        "Topic: orders\tTopicId: 0f8fad5b-d9cb-469f-a165-70867728950e\tPartitionCount: 2\t"
+        "ReplicationFactor: 3\tConfigs: retention.ms=1000\n"
+        "{\"name\": \"orders\", \"id\": \"0f8fad5b-d9cb-469f-a165-70867728950e\", "
+        "\"partitions\": [], \"configs\": {\"retention.ms\": \"1000\"}}\n");
+    free(c.buf);
+    ctl_topic_view_free(&v);
+}
+END_TEST
+
 static Suite *ctl_suite(void)
 {
     Suite *s = suite_create("ctl");
@@ -532,6 +769,7 @@ static Suite *ctl_suite(void)
     tcase_add_test(args, test_args_environment);
     tcase_add_test(args, test_args_topic_create);
     tcase_add_test(args, test_args_topic_alter);
+    tcase_add_test(args, test_args_under_replicated);
     tcase_add_test(args, test_args_help);
     tcase_add_test(args, test_args_usage_errors);
     tcase_add_test(args, test_args_bad_environment);
@@ -550,6 +788,10 @@ static Suite *ctl_suite(void)
     tcase_add_test(print, test_print_topic_table);
     tcase_add_test(print, test_print_lists);
     tcase_add_test(print, test_print_aligns_utf8_by_code_point);
+    tcase_add_test(print, test_replica_lag_and_matching);
+    tcase_add_test(print, test_under_replicated_views);
+    tcase_add_test(print, test_print_topic_replicas_json);
+    tcase_add_test(print, test_print_topic_replicas_table);
     suite_add_tcase(s, print);
     return s;
 }
