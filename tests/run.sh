@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds Cairn and runs every test suite: unit, sim, integration and compat
-# (real Kafka clients) in the normal build, unit and sim again under
-# AddressSanitizer and UndefinedBehaviorSanitizer. Exits non-zero on any
-# failure.
+# Builds Cairn and runs every test suite: unit, sim, integration, compat
+# (real Kafka clients) and chaos (faults under load) in the normal build,
+# unit and sim again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Exits non-zero on any failure.
 #   tests/run.sh            bounded run (CI)
-#   tests/run.sh --long     more simulation seeds and longer fault runs
+#   tests/run.sh --long     more simulation seeds, longer fuzzing, longer chaos runs
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,6 +59,7 @@ run_suite "$ASAN_BUILD" unit
 run_suite "$ASAN_BUILD" sim
 run_suite "$BUILD" integration
 run_suite "$BUILD" compat
+run_suite "$BUILD" chaos
 
 # libFuzzer with ASan+UBSan: the Kafka request decoder and the record batch
 # validator, each for a bounded time from its seed corpus.

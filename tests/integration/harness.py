@@ -47,11 +47,24 @@ def port_free(port):
             return False
 
 
+def ephemeral_low():
+    """The first port the kernel hands out to outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def pick_base_port(nodes):
-    """A base port whose broker and controller ports are all free."""
+    """A base port whose broker and controller ports are all free. Below the
+    ephemeral range, so that while a node is down no outgoing connection can
+    take its port (restarts would fail with 'Address already in use')."""
     rng = random.Random(os.getpid() ^ int(time.time() * 1000))
+    high = min(40000, ephemeral_low()) - 300
+    low = min(20000, high - 1000)
     for _ in range(200):
-        base = rng.randrange(20000, 40000)
+        base = rng.randrange(low, high)
         ports = ([base + i for i in range(nodes)] + [base + 100 + i for i in range(nodes)]
                  + [base + 200 + i for i in range(nodes)])
         if all(port_free(p) for p in ports):
@@ -102,9 +115,9 @@ class Cluster:
     def broker_port(self, node_id):
         return self.base_port + node_id - 1
 
-    def leader_of(self, topic, partition=0):
+    def leader_of(self, topic, partition=0, timeout_ms=10000):
         """Broker id leading topic/partition, from the controllers."""
-        for p in self.describe(topic)["partitions"]:
+        for p in self.describe(topic, timeout_ms=timeout_ms)["partitions"]:
             if p["partition"] == partition:
                 return p["leader"]
         return None
@@ -202,8 +215,8 @@ class Cluster:
             return st if len(leaders) == 1 and len(active) == self.nodes else None
         return wait_until(ready, timeout_s, "a leader and all brokers active")
 
-    def describe(self, topic):
-        return self.ctl_json("topic", "describe", topic)
+    def describe(self, topic, timeout_ms=10000):
+        return self.ctl_json("topic", "describe", topic, timeout_ms=timeout_ms)
 
     def create_topic(self, name, partitions=1, rf=1, check_rc=True, timeout_ms=10000):
         return self.ctl("topic", "create", name, "--partitions", str(partitions),

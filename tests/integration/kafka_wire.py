@@ -112,6 +112,21 @@ def parse_batches(data: bytes):
         pos += 12 + length
 
 
+def raw_batches(data: bytes):
+    """Yields (base_offset, last_offset, partition_leader_epoch, crc, batch bytes)
+    for each whole batch in data (a segment file or a fetch answer); a
+    partial trailing batch is left out."""
+    pos = 0
+    while pos + 61 <= len(data):
+        base, length, epoch = struct.unpack_from(">qii", data, pos)
+        if length < 49 or pos + 12 + length > len(data):
+            return
+        crc, = struct.unpack_from(">I", data, pos + 17)
+        last_delta, = struct.unpack_from(">i", data, pos + 23)
+        yield base, base + last_delta, epoch, crc, data[pos:pos + 12 + length]
+        pos += 12 + length
+
+
 # ---- requests ----------------------------------------------------------------
 def kstring(s):
     if s is None:
@@ -147,6 +162,15 @@ def list_offsets_v1(topic, partition, timestamp):
             + struct.pack(">i", 1) + struct.pack(">iq", partition, timestamp))
 
 
+def parse_produce(r):
+    """(error_code, base_offset) of a one-partition Produce v3 answer."""
+    pos = 4                                       # topic count
+    tl, = struct.unpack_from(">h", r, pos)
+    pos += 2 + tl + 4                             # name, partition count
+    _, err, base = struct.unpack_from(">ihq", r, pos)
+    return err, base
+
+
 class Conn:
     def __init__(self, host, port, timeout=10):
         self.sock = socket.create_connection((host, port), timeout=timeout)
@@ -167,17 +191,22 @@ class Conn:
             out += chunk
         return bytes(out)
 
-    def request(self, api_key, version, body: bytes, expect_response=True) -> bytes:
+    def send_request(self, api_key, version, body: bytes):
+        """Sends a request without waiting; read_response() gets its answer."""
         self.corr += 1
         frame = header(api_key, version, self.corr) + body
         self.sock.sendall(struct.pack(">i", len(frame)) + frame)
-        if not expect_response:
-            return b""
+
+    def read_response(self) -> bytes:
         size, = struct.unpack(">i", self._recv_exact(4))
         data = self._recv_exact(size)
         corr, = struct.unpack_from(">i", data)
         assert corr == self.corr, f"correlation id {corr} != {self.corr}"
         return data[4:]
+
+    def request(self, api_key, version, body: bytes, expect_response=True) -> bytes:
+        self.send_request(api_key, version, body)
+        return self.read_response() if expect_response else b""
 
     def closed_by_peer(self, timeout=5):
         self.sock.settimeout(timeout)
@@ -191,12 +220,8 @@ class Conn:
     # -- decoded calls ----------------------------------------------------------
     def produce(self, topic, partition, records_bytes, acks=-1):
         """Returns (error_code, base_offset)."""
-        r = self.request(0, 3, produce_v3(topic, partition, records_bytes, acks))
-        pos = 4                                   # topic count
-        tl, = struct.unpack_from(">h", r, pos)
-        pos += 2 + tl + 4                         # name, partition count
-        _, err, base = struct.unpack_from(">ihq", r, pos)
-        return err, base
+        return parse_produce(self.request(0, 3, produce_v3(topic, partition, records_bytes,
+                                                            acks)))
 
     def fetch(self, topic, partition, offset, max_bytes=1 << 20, max_wait_ms=0):
         """Returns (error_code, high_watermark, log_start_offset?, records bytes)."""
