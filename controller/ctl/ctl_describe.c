@@ -15,6 +15,8 @@
 #include "rpc.h"
 #include "rpc.pb-c.h"
 
+#define CTL_LEADER_QUERY_MS_MAX 2000u   /* per leader, within --timeout */
+
 #define CTL_CONNECT_TIMEOUT_MS_MAX 1000u
 #define CTL_WHY_MAX 256
 #define CTL_PARTITION_LIST_MAX 200   /* bytes of partition numbers in a warning */
@@ -213,7 +215,11 @@ int ctl_leader_states_fetch(const Cairn__TopicDescription *t,
     if (!out->states || !out->calls)
         return -1;
     out->n_calls = collect_leaders(t, brokers, out->calls);
-    run_calls(out->calls, out->n_calls, t->name, timeout_ms ? timeout_ms : 1);
+    /* A live leader answers in milliseconds; a paused one must not hold the
+     * whole describe for the command's timeout. */
+    if (timeout_ms == 0 || timeout_ms > CTL_LEADER_QUERY_MS_MAX)
+        timeout_ms = timeout_ms ? CTL_LEADER_QUERY_MS_MAX : 1;
+    run_calls(out->calls, out->n_calls, t->name, timeout_ms);
     for (size_t i = 0; i < out->n_calls; i++)
         match_leader(t, &out->calls[i], out->states);
     return 0;
