@@ -138,7 +138,9 @@ typedef enum {
  * partial one), the first baseOffset must be plog_end_offset and the offsets
  * contiguous, and epochs must not go down. Each batch whose epoch is above
  * the latest cached one adds an epoch-cache entry at its baseOffset. Rolls
- * like plog_append. Returns 0 with *out, or a plog_replica_err_t. */
+ * like plog_append, at segment boundaries inside the buffer too. Returns 0
+ * with *out, or a plog_replica_err_t: nothing is appended on a validation
+ * error; on an I/O error the whole batches before the failed segment stay. */
 int plog_append_replica(plog_t *l, const uint8_t *batches, size_t len,
                         plog_append_info_t *out);
 

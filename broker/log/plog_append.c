@@ -230,6 +230,33 @@ static void add_replica_epochs(plog_t *l, const uint8_t *p, size_t len, int32_t 
     }
 }
 
+/* The leading batches of p that go into one segment: those that fit in the
+ * active segment's room, or — when not even the first does — in a fresh
+ * segment (write_batches rolls then). Always at least one batch. A leader
+ * sends up to replica.fetch.max.bytes at once; a follower still rolls at
+ * segment.bytes like its leader. */
+static size_t segment_chunk(const plog_t *l, const uint8_t *p, size_t len, size_t *n_batches,
+                            int64_t *n_records)
+{
+    uint64_t size = plog_active(l)->size_bytes, max = l->cfg.segment_bytes;
+    size_t off = 0;
+    *n_batches = 0;
+    *n_records = 0;
+    while (off < len) {
+        batch_header_t h;
+        size_t total = batch_total_bytes(p + off, len - off);
+        if (*n_batches > 0 && size + off + total > max)
+            break;
+        if (*n_batches == 0 && size > 0 && size + total > max)
+            size = 0;                   /* rolls first: count from an empty segment */
+        batch_header_decode(p + off, total, &h);
+        *n_records += (int64_t)h.last_offset_delta + 1;
+        (*n_batches)++;
+        off += total;
+    }
+    return off;
+}
+
 int plog_append_replica(plog_t *l, const uint8_t *batches, size_t len,
                         plog_append_info_t *out)
 {
@@ -247,11 +274,23 @@ int plog_append_replica(plog_t *l, const uint8_t *batches, size_t len,
                   l->end_offset);
         return PLOG_REPLICA_IO;
     }
-    int64_t readable = plog_readable_offset(l);
-    int64_t next = l->end_offset + sh.n_records;
-    if (write_batches(l, batches, len, sh.n_batches, sh.n_records, next, out) != 0)
-        return PLOG_REPLICA_IO;
-    add_replica_epochs(l, batches, len, sh.first_epoch);
-    appended(l, next, sh.n_records, readable);
+    int64_t base = l->end_offset;
+    for (size_t off = 0; off < len;) {
+        size_t n_batches;
+        int64_t n_records;
+        size_t clen = segment_chunk(l, batches + off, len - off, &n_batches, &n_records);
+        int64_t readable = plog_readable_offset(l);
+        int64_t next = l->end_offset + n_records;
+        plog_append_info_t part;
+        if (write_batches(l, batches + off, clen, n_batches, n_records, next, &part) != 0)
+            return PLOG_REPLICA_IO;   /* earlier chunks stay: whole, contiguous batches */
+        int32_t first_epoch = off == 0 ? sh.first_epoch : epoch_cache_latest(&l->epochs);
+        add_replica_epochs(l, batches + off, clen, first_epoch);
+        appended(l, next, n_records, readable);
+        off += clen;
+    }
+    out->base_offset = base;
+    out->last_offset = l->end_offset - 1;
+    out->log_append_time_ms = -1;
     return 0;
 }

@@ -763,6 +763,39 @@ START_TEST(test_high_watermark_backwards_asserts)
 }
 END_TEST
 
+/* A follower rolls at segment.bytes like its leader, however much one
+ * fetch brought. */
+START_TEST(test_follower_rolls_within_one_append)
+{
+    plog_config_t cfg;
+    tlog_small_config(&cfg);                          /* 4096-byte segments */
+    plog_t *l = tlog_open(&env, &cfg, true);
+    static uint8_t buf[65536];
+    size_t len = 0;
+    int64_t next = 0;
+    while (len + 2048 < sizeof buf) {
+        len += tlog_replica_batch(buf + len, sizeof buf - len, next, 5, 1);
+        next += 5;
+    }
+    plog_append_info_t info;
+    ck_assert_int_eq(plog_append_replica(l, buf, len, &info), 0);
+    ck_assert_int_eq(info.base_offset, 0);
+    ck_assert_int_eq(info.last_offset, next - 1);
+    ck_assert_int_eq(plog_end_offset(l), next);
+    ck_assert_uint_gt(plog_segment_count(l), len / 4096);
+    ck_assert_uint_le(plog_size_bytes(l), len);
+    /* Every record reads back across the new segments. */
+    for (int64_t o = 0; o < next; o += 7) {
+        plog_slice_t sl;
+        ck_assert_int_eq(plog_read(l, o, next, 100, true, &sl), 0);
+        ck_assert_int_le(sl.first_offset, o);
+        ck_assert_int_gt(sl.next_offset, o);
+    }
+    check_cache(l, "1:0");
+    plog_close(l);
+}
+END_TEST
+
 static Suite *epochs_suite(void)
 {
     Suite *s = suite_create("log-epochs");
@@ -780,6 +813,7 @@ static Suite *epochs_suite(void)
     tcase_add_test_raise_signal(tc, test_leader_epoch_backwards_asserts, SIGABRT);
     tcase_add_test(tc, test_replica_append_keeps_batches);
     tcase_add_test(tc, test_replica_append_rejects);
+    tcase_add_test(tc, test_follower_rolls_within_one_append);
     tcase_add_test(tc, test_end_offset_for_epoch);
     tcase_add_test(tc, test_begin_epoch);
     tcase_add_test(tc, test_kip101_truncation);
