@@ -351,7 +351,10 @@ static int64_t run_and_kill(uint64_t run_ms, bool rising_epochs)
     close(p[1]);
     int64_t durable = 0, d;
     uint64_t t0 = cairn_mono_ms();
-    while (cairn_mono_ms() - t0 < run_ms && read(p[0], &d, sizeof d) == sizeof d)
+    /* At least run_ms, and on a loaded machine on until a first fsync has
+     * completed (bounded), so the kill always lands after durable data. */
+    while ((cairn_mono_ms() - t0 < run_ms || durable == 0) &&
+           cairn_mono_ms() - t0 < run_ms + 30000 && read(p[0], &d, sizeof d) == sizeof d)
         durable = d;
     kill(pid, SIGKILL);
     int status;
