@@ -91,20 +91,10 @@ class History:
     def wait(self, pred, timeout_s, what, interval_s=0.05):
         """harness.wait_until that prints the timeline when it times out
         (a hang is a failure like any other)."""
-        deadline = time.monotonic() + timeout_s
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                last = pred()
-                if last:
-                    return last
-            except Exception as e:      # a poll may race with a fault
-                last = e
-            time.sleep(interval_s)
-        print(f"TIMED OUT (seed {self.seed}) waiting for {what}; timeline:\n"
-              f"{self.timeline()}", flush=True)
-        fail(f"seed {self.seed}: timed out after {timeout_s}s waiting for {what} "
-             f"(last: {last!r})")
+        def show():
+            print(f"TIMED OUT (seed {self.seed}) waiting for {what}; timeline:\n"
+                  f"{self.timeline()}", flush=True)
+        return wait_until(pred, timeout_s, f"{what} (seed {self.seed})", interval_s, show)
 
     def timeline(self):
         return "\n".join(f"  {t:8.3f}s  {e}" for t, e in self.events)
@@ -594,3 +584,24 @@ def log_size(c, role, node):
         return os.path.getsize(c.log_path(role, node))
     except OSError:
         return 0
+
+
+def verify_all(c, history, topic, partitions):
+    """The closing checks of a run: wait until the replicas are in sync,
+    read everything back (criterion U), stop the cluster cleanly and compare
+    the replicas' segments (R). Fails with the full report; returns the
+    read-back statistics and the batches per partition."""
+    wait_in_sync(c, history, topic, partitions)
+    readback = {p: read_partition(c, topic, p) for p in partitions}
+    problems, stats = check_u(history, readback, partitions)
+    log(f"read back {sum(len(v) for v in readback.values())} records; {stats}")
+    if problems:
+        report_and_fail(c, history, topic, partitions, problems, readback)
+    c.script("down")
+    history.event("cluster stopped cleanly; comparing the replicas' segments")
+    problems, counts = check_r(c, topic, partitions)
+    if problems:
+        report_and_fail(c, history, topic, partitions, problems, readback)
+    log(f"replicas identical: batches per partition {counts}")
+    return stats, counts
+

@@ -10,8 +10,7 @@ equal, the cluster is stopped and the three replicas' segments are
 compared batch by batch (offsets, epoch, CRC, bytes)."""
 import time
 
-from chaos import (LONG, Cluster, History, Producer, check_r, check_u, isr_full, leader_of,
-                   log, read_partition, report_and_fail, seeded, wait_in_sync)
+from chaos import (LONG, Cluster, History, Producer, isr_full, leader_of, log, seeded, verify_all)
 
 rng, seed = seeded("kill_and_pause")
 history = History(seed)
@@ -70,19 +69,7 @@ with Cluster(name="chaos-kill") as c:
     undelivered = prod.join()
     history.event(f"producer done: {prod.produced} sent, {len(history.confirmed)} confirmed, "
                   f"{len(history.failed)} failed, {undelivered} undelivered at flush")
-    wait_in_sync(c, history, TOPIC, PARTS)
-    readback = {p: read_partition(c, TOPIC, p) for p in PARTS}
-    problems, stats = check_u(history, readback, PARTS)
-    log(f"read back {sum(len(v) for v in readback.values())} records; {stats}")
-    if problems:
-        report_and_fail(c, history, TOPIC, PARTS, problems, readback)
-
-    c.script("down")
-    history.event("cluster stopped cleanly; comparing the replicas' segments")
-    problems, counts = check_r(c, TOPIC, PARTS)
-    if problems:
-        report_and_fail(c, history, TOPIC, PARTS, problems, readback)
-    log(f"replicas identical: batches per partition {counts}")
+    stats, counts = verify_all(c, history, TOPIC, PARTS)
     log(f"ok (seed {seed}): {stats['confirmed']} confirmed records at their offsets, "
         f"{stats['duplicates']} duplicates and {stats['reordered_by_retry']} records "
         f"reordered by client retries, "

@@ -72,8 +72,9 @@ def pick_base_port(nodes):
     raise RuntimeError("no free ports")
 
 
-def wait_until(pred, timeout_s, what, interval_s=0.05):
-    """Polls pred until it returns a truthy value; fails the test on timeout."""
+def wait_until(pred, timeout_s, what, interval_s=0.05, on_timeout=None):
+    """Polls pred until it returns a truthy value; fails the test on timeout
+    (after calling on_timeout, e.g. to print a history)."""
     deadline = time.monotonic() + timeout_s
     last = None
     while time.monotonic() < deadline:
@@ -84,6 +85,8 @@ def wait_until(pred, timeout_s, what, interval_s=0.05):
         except Exception as e:  # a poll may race with a restart
             last = e
         time.sleep(interval_s)
+    if on_timeout:
+        on_timeout()
     fail(f"timed out after {timeout_s}s waiting for {what} (last: {last!r})")
 
 
