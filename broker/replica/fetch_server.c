@@ -303,9 +303,38 @@ static void park_new(fetch_server_t *fs, rpc_conn_t *conn, const rpc_frame_t *fr
     park(fs, p);
 }
 
+/* A follower's fsync completed (one-way, never answered): its durable
+ * offset counts toward the high watermark at once. */
+static void on_progress(fetch_server_t *fs, rpc_conn_t *conn, const rpc_frame_t *frame)
+{
+    Cairn__ReplicaProgress *msg =
+        cairn__replica_progress__unpack(NULL, frame->body_len, frame->body);
+    if (!msg || msg->n_partitions > FETCH_PARTITIONS_MAX) {
+        LOG_WARN("replica", "closing connection from %s: malformed ReplicaProgress",
+                 rpc_conn_peer(conn));
+        if (msg)
+            cairn__replica_progress__free_unpacked(msg, NULL);
+        rpc_conn_close(conn);
+        return;
+    }
+    for (size_t i = 0; i < msg->n_partitions; i++) {
+        const Cairn__ReplicaProgressPartition *p = msg->partitions[i];
+        replica_t *r = replicas_get(fs->rs, p->topic, (int32_t)p->partition);
+        if (r && r->leader && r->leader_epoch == p->current_leader_epoch &&
+            p->topic_id.len == MD_UUID_LEN && memcmp(r->topic_id, p->topic_id.data,
+                                                     MD_UUID_LEN) == 0)
+            replica_leader_durable(r, (int32_t)msg->replica_id, p->durable_offset);
+    }
+    cairn__replica_progress__free_unpacked(msg, NULL);
+}
+
 static void on_request(rpc_conn_t *conn, const rpc_frame_t *frame, void *arg)
 {
     fetch_server_t *fs = arg;
+    if (frame->type == CAIRN__RPC_TYPE__RPC_REPLICA_PROGRESS) {
+        on_progress(fs, conn, frame);
+        return;
+    }
     if (frame->type == CAIRN__RPC_TYPE__RPC_DESCRIBE_REPLICAS) {
         describe_replicas_answer(fs->rs, conn, frame);
         return;

@@ -38,7 +38,7 @@ struct fetcher {
     size_t n_asked;
     bool in_flight;
     bool retry_pending;
-    size_t durable_waits;              /* fsyncs the next fetch waits for */
+    size_t durable_waits;              /* fsyncs whose progress it will report */
     bool dead;                         /* dropped: freed once nothing refers to it */
     bool closing;                      /* inside fetcher_free: ignore callbacks */
 };
@@ -168,7 +168,7 @@ static void on_response(int err, const uint8_t *body, size_t body_len,
 static void fetch_send(fetcher_t *f)
 {
     fetchers_t *set = f->set;
-    if (f->in_flight || f->dead || f->durable_waits > 0)
+    if (f->in_flight || f->dead)
         return;
     size_t n = 0;
     for (size_t i = 0; i < replicas_count(set->rs); i++)
@@ -206,15 +206,48 @@ static void fetch_send(fetcher_t *f)
 
 /* ---- applying an answer ------------------------------------------------------ */
 
+/* An fsync of fetched records to report to the leader. Owned by the wait. */
+typedef struct progress_wait {
+    fetcher_t *f;
+    char *topic;
+    uint32_t partition;
+} progress_wait_t;
+
+/* Tells the leader what is now durable here (one-way ReplicaProgress), so
+ * its high watermark moves without waiting for our next fetch. */
+static void send_progress(fetcher_t *f, const replica_t *r)
+{
+    Cairn__ReplicaProgressPartition p = CAIRN__REPLICA_PROGRESS_PARTITION__INIT;
+    Cairn__ReplicaProgressPartition *ptrs[1] = { &p };
+    p.topic = r->topic;
+    p.topic_id.len = MD_UUID_LEN;
+    p.topic_id.data = (uint8_t *)r->topic_id;
+    p.partition = r->partition;
+    p.current_leader_epoch = r->leader_epoch;
+    p.durable_offset = plog_durable_offset(r->log);
+    Cairn__ReplicaProgress msg = CAIRN__REPLICA_PROGRESS__INIT;
+    msg.replica_id = f->set->self;
+    msg.n_partitions = 1;
+    msg.partitions = ptrs;
+    /* Dropped when the connection is down: the next fetch carries it too. */
+    (void)rpc_client_send(f->client, CAIRN__RPC_TYPE__RPC_REPLICA_PROGRESS, &msg.base, NULL, 0);
+}
+
 static void on_durable(void *arg, int err)
 {
-    fetcher_t *f = arg;
+    progress_wait_t *pw = arg;
+    fetcher_t *f = pw->f;
     CAIRN_ASSERT(f->durable_waits > 0);
     f->durable_waits--;
-    if (f->dead)
+    if (f->dead) {
         fetcher_release(f);
-    else
-        fetch_send(f);
+    } else if (err == 0) {
+        replica_t *r = replicas_get(f->set->rs, pw->topic, (int32_t)pw->partition);
+        if (r && follows(r, f->leader))
+            send_progress(f, r);
+    }
+    free(pw->topic);
+    free(pw);
 }
 
 /* KIP-279: the leader answered (epoch E, end offset X) for our last
@@ -278,9 +311,20 @@ static bool apply_records(fetcher_t *f, replica_t *r, const Cairn__ReplicaFetchR
         plog_set_high_watermark(r->log, hw);
     if (!r->durable || res->records_bytes == 0 || plog_durable_offset(r->log) >= end)
         return false;
+    progress_wait_t *pw = calloc(1, sizeof *pw);
+    char *topic = pw ? strdup(r->topic) : NULL;
+    if (!topic) {
+        free(pw);
+        return false;                   /* the next fetch reports it instead */
+    }
+    pw->f = f;
+    pw->topic = topic;
+    pw->partition = r->partition;
     f->durable_waits++;
-    if (plog_when_durable(r->log, end, on_durable, f) != 0) {
+    if (plog_when_durable(r->log, end, on_durable, pw) != 0) {
         f->durable_waits--;
+        free(topic);
+        free(pw);
         return false;
     }
     return true;

@@ -4,9 +4,9 @@
  * offset, last fetched epoch) and what is fsync'd; a divergence answer makes
  * the follower truncate before fetching on (KIP-101/KIP-279); an offset
  * below the leader's log start makes it start over there. In durable mode
- * the next fetch waits for the fsync of what the last one appended, so it
- * reports it and the leader's high watermark can move. Runs on the broker's
- * loop thread. */
+ * fetching goes on while the fetched records are fsync'd; when an fsync
+ * completes, a one-way ReplicaProgress tells the leader, so its high
+ * watermark moves at once. Runs on the broker's loop thread. */
 #ifndef CAIRN_FETCHER_H
 #define CAIRN_FETCHER_H
 

@@ -144,6 +144,19 @@ bool replica_leader_fetched(replica_t *r, int32_t follower, int64_t fetch_offset
     return replica_leader_update_hw(r);
 }
 
+bool replica_leader_durable(replica_t *r, int32_t follower, int64_t durable_offset)
+{
+    replica_follower_t *f = follower_of(r, follower);
+    if (!f || !r->leader)
+        return false;
+    if (durable_offset > f->leo)
+        durable_offset = f->leo;
+    if (durable_offset <= f->durable)
+        return false;
+    f->durable = durable_offset;
+    return replica_leader_update_hw(r);
+}
+
 int replica_leader_when_committed(replica_t *r, int64_t end_offset,
                                   void (*fn)(void *arg, int16_t kafka_error), void *arg)
 {

@@ -23,6 +23,11 @@ void replica_leader_stop(replica_t *r, int16_t kafka_error);
  * true when the high watermark moved. */
 bool replica_leader_fetched(replica_t *r, int32_t follower, int64_t fetch_offset,
                             int64_t durable_offset, uint64_t now_ms);
+/* A follower reported that durable_offset is fsync'd (ReplicaProgress).
+ * Counts only up to what it has fetched. Returns true when the high
+ * watermark moved. */
+bool replica_leader_durable(replica_t *r, int32_t follower, int64_t durable_offset);
+
 /* Recomputes the high watermark (after the leader's own fsync, or an ISR
  * change). Returns true when it moved. */
 bool replica_leader_update_hw(replica_t *r);
