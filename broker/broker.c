@@ -35,7 +35,8 @@ void broker_md_unwait(broker_t *b, broker_md_waiter_t *w)
 void broker_on_metadata(void *arg)
 {
     broker_t *b = arg;
-    replicas_sync(b->replicas, b->image, b->id, controller_link_caught_up(b->link));
+    replicas_sync(b->replicas, b->image, b->id, controller_link_incarnation(b->link),
+                  controller_link_caught_up(b->link));
     if (b->fetchers)
         fetchers_sync(b->fetchers);
     /* A waiter may unlink itself (and others' neighbours stay valid): take

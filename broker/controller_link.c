@@ -357,3 +357,8 @@ void controller_link_shutdown(controller_link_t *l, void (*done)(void *arg), voi
     if (!l->heartbeat_in_flight)
         do_heartbeat(-1, 0, l);
 }
+
+const uint8_t *controller_link_incarnation(const controller_link_t *l)
+{
+    return l->incarnation;
+}

@@ -25,6 +25,8 @@ void controller_link_free(controller_link_t *l);
 
 uint64_t controller_link_broker_epoch(const controller_link_t *l);   /* 0: not registered */
 bool controller_link_fenced(const controller_link_t *l);
+/* This process's incarnation id (MD_UUID_LEN bytes), fixed at start. */
+const uint8_t *controller_link_incarnation(const controller_link_t *l);
 
 /* True once the image has applied everything the quorum had committed when
  * the broker first heard from it: from then on a topic missing from the

@@ -482,7 +482,7 @@ static void change_role(replica_t *r, bool leader, int32_t epoch, int32_t leader
 }
 
 static void update_role(replica_t *r, const md_topic_t *t, const md_partition_t *p,
-                        uint32_t self, const replicas_t *rs)
+                        uint32_t self, bool lead, const replicas_t *rs)
 {
     int32_t epoch = (int32_t)p->leader_epoch;
     /* The image only moves forward, so neither does a replica's epoch. */
@@ -490,7 +490,7 @@ static void update_role(replica_t *r, const md_topic_t *t, const md_partition_t 
     r->n_replicas = copy_ids(r->replicas, p->replicas, p->n_replicas);
     r->isr_size = copy_ids(r->isr, p->isr, p->n_isr);
     r->partition_epoch = p->partition_epoch;
-    change_role(r, p->leader == (int32_t)self, epoch, p->leader);
+    change_role(r, lead && p->leader == (int32_t)self, epoch, p->leader);
     r->max_message_bytes = config_i64(t, "max.message.bytes", rs->cfg->message_max_bytes);
     r->min_insync_replicas = config_i64(t, "min.insync.replicas", rs->cfg->min_insync_replicas);
     r->durable = rs->cfg->log_flush_interval_messages == 1;
@@ -542,7 +542,7 @@ static void drop_unassigned(replicas_t *rs, const md_image_t *img, uint32_t self
     }
 }
 
-static void open_assigned(replicas_t *rs, const md_topic_t *t, uint32_t self)
+static void open_assigned(replicas_t *rs, const md_topic_t *t, uint32_t self, bool lead)
 {
     for (size_t p = 0; p < t->n_partitions; p++) {
         const md_partition_t *mp = &t->partitions[p];
@@ -565,13 +565,25 @@ static void open_assigned(replicas_t *rs, const md_topic_t *t, uint32_t self)
             LOG_INFO("replicas", "%s-%zu: hosting a replica in %s", t->name, p,
                      plog_dir(r->log));
         }
-        update_role(r, t, mp, self, rs);
+        update_role(r, t, mp, self, lead, rs);
     }
 }
 
-void replicas_sync(replicas_t *rs, const md_image_t *img, uint32_t self, bool caught_up)
+/* Leadership is this process's only once the image holds its own
+ * registration (this incarnation) unfenced: a restarted broker must not act
+ * on leaderships the image still gives its previous process. */
+static bool may_lead(const md_image_t *img, uint32_t self, const uint8_t *incarnation)
+{
+    const md_broker_t *b = md_image_broker(img, self);
+    return b && !b->fenced && incarnation &&
+           memcmp(b->incarnation, incarnation, MD_UUID_LEN) == 0;
+}
+
+void replicas_sync(replicas_t *rs, const md_image_t *img, uint32_t self,
+                   const uint8_t *incarnation, bool caught_up)
 {
     drop_unassigned(rs, img, self, caught_up);
+    bool lead = may_lead(img, self, incarnation);
     for (size_t i = 0; i < md_image_topic_count(img); i++)
-        open_assigned(rs, md_image_topic_at(img, i), self);
+        open_assigned(rs, md_image_topic_at(img, i), self, lead);
 }

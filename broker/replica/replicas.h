@@ -90,11 +90,14 @@ replicas_t *replicas_open(struct event_base *base, const cairn_config_t *cfg, lo
 void replicas_close(replicas_t *rs);
 
 /* Brings the set in step with img for broker self: opens or creates logs of
- * partitions assigned to it, updates roles and epochs and topic configs,
+ * partitions assigned to it, updates roles and epochs and topic configs
+ * (leading only once img holds self's registration with this incarnation,
+ * unfenced),
  * and — only when caught_up, so a broker with a stale image never deletes
  * anything — deletes logs whose topic is gone or was recreated with a new
  * id or no longer lists this broker. */
-void replicas_sync(replicas_t *rs, const md_image_t *img, uint32_t self, bool caught_up);
+void replicas_sync(replicas_t *rs, const md_image_t *img, uint32_t self,
+                   const uint8_t *incarnation, bool caught_up);
 
 /* The replica of topic/partition or NULL. Borrowed until the next sync. */
 replica_t *replicas_get(replicas_t *rs, const char *topic, int32_t partition);

@@ -13,7 +13,11 @@ TOPIC = "durable"
 
 
 def produce_many(c, start, count, per_batch=50):
-    conn = kw.Conn("127.0.0.1", c.broker_port(c.leader_of(TOPIC)))
+    # A restarted broker leads again only once its new registration is
+    # unfenced; until then the partition (RF=1) has no leader.
+    leader = wait_until(lambda: (lambda n: n if n and n > 0 else None)(c.leader_of(TOPIC)),
+                        30, "a leader")
+    conn = kw.Conn("127.0.0.1", c.broker_port(leader))
     offsets = []
     for i in range(start, start + count, per_batch):
         recs = [(b"k%d" % j, b"value-%d" % j) for j in range(i, min(i + per_batch, start + count))]
