@@ -178,10 +178,7 @@ static void produce_partition(produce_t *pr, const char *topic,
         out->ErrorCode = KAFKA_ERR_KAFKA_STORAGE_ERROR;
         return;
     }
-    replica_notify_appends(r);          /* followers' parked fetches */
-    /* In page-cache mode the leader's own progress is its log end: an ISR of
-     * one commits at once, with no fsync or follower fetch to wait for. */
-    replica_leader_update_hw(r);
+    replica_leader_appended(r);
     out->BaseOffset = info.base_offset;
     out->LogAppendTimeMs = info.log_append_time_ms;
     out->LogStartOffset = plog_start_offset(r->log);

@@ -124,6 +124,13 @@ bool replica_leader_update_hw(replica_t *r)
     return true;
 }
 
+void replica_leader_appended(replica_t *r)
+{
+    replica_notify_appends(r);
+    if (!r->durable)
+        replica_leader_update_hw(r);
+}
+
 bool replica_leader_fetched(replica_t *r, int32_t follower, int64_t fetch_offset,
                             int64_t durable_offset, uint64_t now_ms)
 {

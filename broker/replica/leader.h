@@ -28,6 +28,12 @@ bool replica_leader_fetched(replica_t *r, int32_t follower, int64_t fetch_offset
  * watermark moved. */
 bool replica_leader_durable(replica_t *r, int32_t follower, int64_t durable_offset);
 
+/* The leader appended: followers' parked fetches wake, and in page-cache
+ * mode, where the leader's own progress is its log end, the high watermark
+ * is recomputed (an ISR of one commits at once). In durable mode the
+ * leader's fsync moves it instead. */
+void replica_leader_appended(replica_t *r);
+
 /* Recomputes the high watermark (after the leader's own fsync, or an ISR
  * change). Returns true when it moved. */
 bool replica_leader_update_hw(replica_t *r);
