@@ -302,10 +302,5 @@ static Suite *durability_suite(void)
 
 int main(void)
 {
-    cairn_log_init("test", 0, CAIRN_LOG_WARN);
-    SRunner *sr = srunner_create(durability_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tlog_run_suite(durability_suite(), CAIRN_LOG_WARN);
 }

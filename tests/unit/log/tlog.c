@@ -276,3 +276,13 @@ int tlog_check_slice(const plog_slice_t *s)
     free(buf);
     return n;
 }
+
+int tlog_run_suite(Suite *s, cairn_log_level_t level)
+{
+    cairn_log_init("test", 0, level);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -4,6 +4,7 @@
 #ifndef CAIRN_TLOG_H
 #define CAIRN_TLOG_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 
 #include "batch.h"
 #include "log_io.h"
+#include "log.h"
 #include "plog.h"
 
 #define TLOG_TOPIC "orders.eu-west"
@@ -72,5 +74,8 @@ int64_t tlog_read_text(const char *path, char *out, size_t cap);
 void tlog_write_text(const char *path, const char *text);
 /* <env->part>/leader-epoch-checkpoint */
 void tlog_checkpoint_path(const tlog_env_t *env, char *out, size_t len);
+
+/* Logs at level, runs s (fork mode) and returns main's exit status. */
+int tlog_run_suite(Suite *s, cairn_log_level_t level);
 
 #endif
