@@ -5,6 +5,7 @@
  *   cairn-broker server.properties
  *   cairn-broker --help
  *   cairn-broker --api-versions   (the Kafka APIs and versions it implements) */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,20 @@ static void print_api_versions(FILE *out)
     }
 }
 
+/* Request frames and replication responses are up to a few MiB each and
+ * are freed as soon as they are answered. glibc would hand such blocks back
+ * to the kernel (mmap/munmap, heap trimming), so every request paid for
+ * zero-filled fresh pages again. Keep up to MALLOC_KEEP_BYTES of freed heap
+ * for reuse and serve blocks below MALLOC_MMAP_BYTES from the heap. */
+#define MALLOC_MMAP_BYTES (8 * 1024 * 1024)
+#define MALLOC_KEEP_BYTES (64 * 1024 * 1024)
+
+static void tune_malloc(void)
+{
+    (void)mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_BYTES);
+    (void)mallopt(M_TRIM_THRESHOLD, MALLOC_KEEP_BYTES);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -234,6 +249,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    tune_malloc();
     cairn_config_t cfg;
     int rc = cairn_daemon_init("cairn-broker", "broker", CAIRN_ROLE_BROKER, argv[1], &cfg);
     if (rc == 0)

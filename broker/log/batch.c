@@ -148,8 +148,8 @@ static batch_err_t validate_records(const uint8_t *p, size_t total, const batch_
     return it.p == it.end ? BATCH_OK : BATCH_BAD_RECORDS;
 }
 
-batch_err_t batch_validate(const uint8_t *p, size_t avail, size_t max_bytes,
-                           batch_header_t *hdr, size_t *total)
+batch_err_t batch_validate_frame(const uint8_t *p, size_t avail, size_t max_bytes,
+                                 batch_header_t *hdr, size_t *total)
 {
     if (avail < BATCH_LOG_OVERHEAD)
         return BATCH_SHORT;
@@ -172,14 +172,26 @@ batch_err_t batch_validate(const uint8_t *p, size_t avail, size_t max_bytes,
         return BATCH_BAD_CODEC;
     if (h.record_count < 1 || h.last_offset_delta != h.record_count - 1)
         return BATCH_BAD_COUNT;
-    if (codec == BATCH_CODEC_NONE) {
-        batch_err_t e = validate_records(p, size, &h);
+    if (hdr)
+        *hdr = h;
+    *total = size;
+    return BATCH_OK;
+}
+
+batch_err_t batch_validate(const uint8_t *p, size_t avail, size_t max_bytes,
+                           batch_header_t *hdr, size_t *total)
+{
+    batch_header_t h;
+    batch_err_t e = batch_validate_frame(p, avail, max_bytes, &h, total);
+    if (e != BATCH_OK)
+        return e;
+    if ((h.attributes & BATCH_ATTR_CODEC_MASK) == BATCH_CODEC_NONE) {
+        e = validate_records(p, *total, &h);
         if (e != BATCH_OK)
             return e;
     }
     if (hdr)
         *hdr = h;
-    *total = size;
     return BATCH_OK;
 }
 

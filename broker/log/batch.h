@@ -70,6 +70,12 @@ void batch_header_decode(const uint8_t *p, size_t len, batch_header_t *out);
 batch_err_t batch_validate(const uint8_t *p, size_t avail, size_t max_bytes,
                            batch_header_t *hdr, size_t *total);
 
+/* batch_validate without the record walk: the checks a replica needs for
+ * bytes its leader already validated, where the CRC proves they are the
+ * same bytes. */
+batch_err_t batch_validate_frame(const uint8_t *p, size_t avail, size_t max_bytes,
+                                 batch_header_t *hdr, size_t *total);
+
 /* Rewrites the two fields outside the CRC: baseOffset and
  * partitionLeaderEpoch. */
 void batch_set_base_offset(uint8_t *p, int64_t base_offset);

@@ -189,8 +189,8 @@ static int check_replica(const plog_t *l, const uint8_t *p, size_t len, replica_
     for (size_t off = 0; off < len;) {
         batch_header_t h;
         size_t total;
-        if (batch_validate(p + off, len - off, (size_t)INT32_MAX + BATCH_LOG_OVERHEAD, &h,
-                           &total) != BATCH_OK)
+        if (batch_validate_frame(p + off, len - off, (size_t)INT32_MAX + BATCH_LOG_OVERHEAD, &h,
+                                 &total) != BATCH_OK)
             return PLOG_REPLICA_BAD_BATCH;
         if (h.base_offset != next)
             return PLOG_REPLICA_BAD_OFFSET;
