@@ -4,8 +4,9 @@
 usage: gen_messages.py messages.kdesc OUTDIR
 
 Writes into OUTDIR (the build dir; nothing generated is committed):
-  kafka_messages.h / .c       one struct per message and nested struct,
-                              init/decode/encode functions, the API table
+  kafka_messages.h / .c       one struct per message, data format and
+                              nested struct, init/decode/encode functions,
+                              the API table
   kafka_messages_test.h / .c  fillers and default checkers for the unit
                               tests (not linked into the broker)
 
@@ -95,6 +96,27 @@ class Api:
         self.response = None
 
 
+class Data:
+    """A data format: one versioned struct that travels inside other
+    messages or records (no api key, no header). Gen reads its version
+    range from `api` as it does a message's, so a Data is its own api."""
+
+    kind = 'Data'
+    key = None
+
+    def __init__(self, name, vmin, vmax, flex, line):
+        self.name = name
+        self.vmin = vmin
+        self.vmax = vmax
+        self.flex = flex                # first flexible version or None
+        self.line = line
+        self.root = Struct(name)
+
+    @property
+    def api(self):
+        return self
+
+
 # ---- parsing ----------------------------------------------------------------
 
 def parse_versions(text, where):
@@ -118,9 +140,35 @@ def parse_versions(text, where):
 TOKEN = re.compile(r'\w+="(?:[^"\\]|\\.)*"|\S+')
 
 
+def parse_header_attrs(toks, where, allowed):
+    """The name=value attributes of an api or data line, every one of
+    allowed and no other: (dict of raw values, (lo, hi) of versions=,
+    first flexible version or None)."""
+    attrs = {}
+    for t in toks[2:]:
+        if '=' not in t:
+            raise KdescError('%s: bad attribute %r' % (where, t))
+        k, v = t.split('=', 1)
+        if k not in allowed:
+            raise KdescError('%s: unknown attribute %r' % (where, k))
+        attrs[k] = v
+    for k in allowed:
+        if k not in attrs:
+            raise KdescError('%s: %s needs %s=' % (where, toks[0], k))
+    vr = parse_versions(attrs['versions'], where)
+    flex = parse_versions(attrs['flexible'], where)
+    if vr is None or vr[1] == INF:
+        raise KdescError('%s: %s versions must be a closed range' % (where, toks[0]))
+    if flex is not None and flex[1] != INF:
+        raise KdescError('%s: flexible must be N+ or none' % where)
+    return attrs, vr, flex[0] if flex else None
+
+
 def parse_kdesc(path):
-    """Returns the list of Api in file order (ranges as written, unclipped)."""
+    """Returns (list of Api, list of Data), each in file order (ranges as
+    written, unclipped)."""
     apis = []
+    datas = []
     api = None
     msg = None
     stack = []                          # (indent, Struct)
@@ -133,25 +181,24 @@ def parse_kdesc(path):
             continue
         indent = len(text) - len(text.lstrip(' '))
         toks = TOKEN.findall(text)
-        if indent == 0 and toks[0] == 'api':
-            attrs = dict(t.split('=', 1) for t in toks[2:])
-            try:
-                vr = parse_versions(attrs['versions'], where)
-                flex = parse_versions(attrs['flexible'], where)
-                key = int(attrs['key'])
-            except KeyError as e:
-                raise KdescError('%s: api needs %s=' % (where, e.args[0]))
-            if vr is None or vr[1] == INF:
-                raise KdescError('%s: api versions must be a closed range' % where)
-            if flex is not None and flex[1] != INF:
-                raise KdescError('%s: flexible must be N+ or none' % where)
-            api = Api(toks[1], key, vr[0], vr[1], flex[0] if flex else None, lineno)
-            apis.append(api)
-            msg = None
+        if indent == 0 and toks[0] in ('api', 'data'):
+            if len(toks) < 2 or not re.fullmatch(r'[A-Z]\w*', toks[1]):
+                raise KdescError('%s: %s needs a Name' % (where, toks[0]))
+            if toks[0] == 'api':
+                attrs, vr, flex = parse_header_attrs(toks, where, ('key', 'versions', 'flexible'))
+                api = Api(toks[1], int(attrs['key']), vr[0], vr[1], flex, lineno)
+                apis.append(api)
+                msg = None
+            else:
+                _, vr, flex = parse_header_attrs(toks, where, ('versions', 'flexible'))
+                api = None
+                msg = Data(toks[1], vr[0], vr[1], flex, lineno)
+                datas.append(msg)
+                stack = [(0, msg.root)]
             continue
         if indent == 0 and toks[0] in ('request', 'response') and len(toks) == 1:
             if api is None:
-                raise KdescError('%s: %s before any api' % (where, toks[0]))
+                raise KdescError('%s: %s outside an api' % (where, toks[0]))
             msg = Message(api, toks[0].capitalize())
             if getattr(api, toks[0]) is not None:
                 raise KdescError('%s: second %s for %s' % (where, toks[0], api.name))
@@ -159,7 +206,7 @@ def parse_kdesc(path):
             stack = [(0, msg.root)]
             continue
         if msg is None or indent == 0:
-            raise KdescError('%s: field outside a request/response' % where)
+            raise KdescError('%s: field outside a request/response/data' % where)
         if indent % 2:
             raise KdescError('%s: indent by two spaces' % where)
         while stack and stack[-1][0] >= indent:
@@ -196,11 +243,13 @@ def parse_kdesc(path):
             raise KdescError('%s: struct fields must be arrays ([]%s)' % (where, fld.elem))
         if fld.is_array and fld.elem == 'records':
             raise KdescError('%s: no arrays of records' % where)
+        if fld.elem == 'records' and msg.kind == 'Data':
+            raise KdescError('%s: records only in api messages' % where)
         parent.fields.append(fld)
         if fld.is_array and fld.elem not in PRIMS:
             fld.struct = Struct(fld.elem)
             stack.append((indent, fld.struct))
-    return apis
+    return apis, datas
 
 
 # ---- helpers ----------------------------------------------------------------
@@ -645,8 +694,12 @@ class Gen:
         return out
 
     def source(self):
-        out = ['/* ---- %s (api key %d, v%d-%d) ---- */' % (self.msg.name, self.api.key,
-                                                             self.api.vmin, self.api.vmax), '']
+        if self.msg.kind == 'Data':
+            out = ['/* ---- %s (data, v%d-%d) ---- */' % (self.msg.name, self.api.vmin,
+                                                          self.api.vmax), '']
+        else:
+            out = ['/* ---- %s (api key %d, v%d-%d) ---- */' % (self.msg.name, self.api.key,
+                                                                 self.api.vmin, self.api.vmax), '']
         for s in self.structs:
             out += self.gen_init(s)
         for s in self.structs:
@@ -668,14 +721,21 @@ class Gen:
                 '{',
                 '    CAIRN_ASSERT(version >= %d && version <= %d);' % (api.vmin, api.vmax),
                 '    %s(wr, version, in);' % self.local(self.msg.root, 'enc'),
-                '}', '',
-                'static int any_decode_%s(kafka_rd_t *rd, int16_t version, kafka_arena_t *a, void *out)' % self.msg.name,
+                '}', '']
+        # the API table's entries; data formats get theirs in the test support
+        if self.msg.kind != 'Data':
+            out += self.any_wrappers()
+        return out
+
+    def any_wrappers(self):
+        """init/decode/encode behind the untyped signatures of a table."""
+        p = self.prefix(self.msg.root)
+        return ['static int any_decode_%s(kafka_rd_t *rd, int16_t version, kafka_arena_t *a, void *out)' % self.msg.name,
                 '{', '    return %s_decode(rd, version, a, out);' % p, '}', '',
                 'static void any_encode_%s(kafka_wr_t *wr, int16_t version, const void *in)' % self.msg.name,
                 '{', '    %s_encode(wr, version, in);' % p, '}', '',
                 'static void any_init_%s(void *m)' % self.msg.name,
                 '{', '    %s_init(m);' % p, '}', '']
-        return out
 
     # test support
     def test_source(self):
@@ -796,7 +856,7 @@ def messages(apis):
             yield m
 
 
-def check_apis(apis):
+def check_apis(apis, datas):
     seen = set()
     for api in apis:
         if api.key in seen:
@@ -804,9 +864,15 @@ def check_apis(apis):
         seen.add(api.key)
         if api.request is None or api.response is None:
             raise KdescError('%s: needs a request and a response' % api.name)
+    # messages and data formats share the kafka_<Name>_ namespace
+    names = set(m.name for m in messages(apis))
+    for d in datas:
+        if d.name in names:
+            raise KdescError('%s (line %d): name used twice' % (d.name, d.line))
+        names.add(d.name)
 
 
-def gen_header(apis, gens):
+def gen_header(apis, gens, dgens):
     out = ['/* Generated by gen_messages.py from messages.kdesc: do not edit. */',
            '#ifndef CAIRN_KAFKA_MESSAGES_H', '#define CAIRN_KAFKA_MESSAGES_H', '',
            '#include <stdbool.h>', '#include <stddef.h>', '#include <stdint.h>', '',
@@ -848,11 +914,21 @@ def gen_header(apis, gens):
             ' * is a NULL string); Foo must point at Foo_count elements. */', '']
     for g in gens:
         out += g.header()
+    if dgens:
+        out += ['/* Data formats: versioned payloads that are not API messages (the',
+                ' * consumer protocol inside JoinGroup and SyncGroup, the keys and values',
+                ' * of __consumer_offsets records). kafka_<Name>_init, _decode and',
+                ' * _encode work as for a message body above. Where Kafka stores one, an',
+                ' * int16 version comes first: reading and writing it is the caller\'s. */', '']
+    for g in dgens:
+        out += ['#define KAFKA_%s_MIN_VERSION %d' % (g.msg.name, g.api.vmin),
+                '#define KAFKA_%s_MAX_VERSION %d' % (g.msg.name, g.api.vmax), '']
+        out += g.header()
     out += ['#endif', '']
     return out
 
 
-def gen_source(apis, gens):
+def gen_source(apis, gens, dgens):
     out = ['/* Generated by gen_messages.py from messages.kdesc: do not edit. */',
            '#include "kafka_messages.h"', '', '#include <string.h>', '',
            '#include "cairn_assert.h"', '']
@@ -872,11 +948,13 @@ def gen_source(apis, gens):
     for i, api in enumerate(sorted(apis, key=lambda a: a.key)):
         out.append('    case %d: return &kafka_apis[%d];' % (api.key, i))
     out += ['    default: return NULL;', '    }', '}', '']
+    for g in dgens:
+        out += g.source()
     return out
 
 
-def gen_test_header(apis):
-    return ['/* Generated by gen_messages.py from messages.kdesc: do not edit.',
+def gen_test_header(apis, dgens):
+    out = ['/* Generated by gen_messages.py from messages.kdesc: do not edit.',
             ' * Test support: fill any message with values that differ from its',
             ' * defaults, and check that fields absent in a version hold them. */',
             '#ifndef CAIRN_KAFKA_MESSAGES_TEST_H', '#define CAIRN_KAFKA_MESSAGES_TEST_H', '',
@@ -895,8 +973,24 @@ def gen_test_header(apis):
             '    const char *(*absent_not_default)(int16_t version, const void *m);',
             '} kafka_test_msg_t;', '',
             'extern const kafka_test_msg_t kafka_test_msgs[%d];' % (2 * len(apis)),
-            '#define KAFKA_TEST_MSG_COUNT %d' % (2 * len(apis)), '',
-            'uint64_t kafka_test_rand(kafka_test_ctx_t *c);', '', '#endif', '']
+            '#define KAFKA_TEST_MSG_COUNT %d' % (2 * len(apis)), '']
+    if dgens:
+        out += ['/* A data format, for tests that walk every one of them. */',
+                'typedef struct kafka_test_data {',
+                '    const char *name;',
+                '    int16_t min_version;',
+                '    int16_t max_version;',
+                '    size_t size;                   /* sizeof its struct */',
+                '    kafka_init_fn init;',
+                '    kafka_decode_fn decode;',
+                '    kafka_encode_fn encode;',
+                '    void (*fill)(kafka_test_ctx_t *c, int16_t version, void *m);',
+                '    const char *(*absent_not_default)(int16_t version, const void *m);',
+                '} kafka_test_data_t;', '',
+                'extern const kafka_test_data_t kafka_test_datas[%d];' % len(dgens),
+                '#define KAFKA_TEST_DATA_COUNT %d' % len(dgens), '']
+    out += ['uint64_t kafka_test_rand(kafka_test_ctx_t *c);', '', '#endif', '']
+    return out
 
 
 TEST_HELPERS = r'''
@@ -989,7 +1083,7 @@ static KAFKA_TEST_MAYBE_UNUSED void kafka_test_uuid(kafka_test_ctx_t *c, kafka_u
 '''
 
 
-def gen_test_source(apis, gens):
+def gen_test_source(apis, gens, dgens):
     out = ['/* Generated by gen_messages.py from messages.kdesc: do not edit. */',
            '#include "kafka_messages_test.h"', '', '#include <string.h>', '',
            '#include "cairn_assert.h"']
@@ -1001,6 +1095,18 @@ def gen_test_source(apis, gens):
         for m in (api.request, api.response):
             out.append('    {%d, %s, "%s", any_fill_%s, any_defaults_%s},'
                        % (api.key, 'true' if m.kind == 'Response' else 'false', m.name, m.name, m.name))
+    out += ['};', '']
+    if not dgens:
+        return out
+    for g in dgens:
+        out += g.test_source()
+        out += g.any_wrappers()
+    out.append('const kafka_test_data_t kafka_test_datas[%d] = {' % len(dgens))
+    for g in dgens:
+        n = g.msg.name
+        out += ['    {"%s", KAFKA_%s_MIN_VERSION, KAFKA_%s_MAX_VERSION, sizeof(kafka_%s_t),' % (n, n, n, n),
+                '     any_init_%s, any_decode_%s, any_encode_%s, any_fill_%s, any_defaults_%s},'
+                % (n, n, n, n, n)]
     out += ['};', '']
     return out
 
@@ -1023,17 +1129,18 @@ def main(argv):
         sys.stderr.write('usage: gen_messages.py messages.kdesc OUTDIR\n')
         return 2
     try:
-        apis = parse_kdesc(argv[1])
-        check_apis(apis)
+        apis, datas = parse_kdesc(argv[1])
+        check_apis(apis, datas)
         gens = [Gen(m) for m in messages(apis)]
+        dgens = [Gen(d) for d in datas]
     except KdescError as e:
         sys.stderr.write('gen_messages.py: %s\n' % e)
         return 1
     outdir = argv[2]
-    write(os.path.join(outdir, 'kafka_messages.h'), gen_header(apis, gens))
-    write(os.path.join(outdir, 'kafka_messages.c'), gen_source(apis, gens))
-    write(os.path.join(outdir, 'kafka_messages_test.h'), gen_test_header(apis))
-    write(os.path.join(outdir, 'kafka_messages_test.c'), gen_test_source(apis, gens))
+    write(os.path.join(outdir, 'kafka_messages.h'), gen_header(apis, gens, dgens))
+    write(os.path.join(outdir, 'kafka_messages.c'), gen_source(apis, gens, dgens))
+    write(os.path.join(outdir, 'kafka_messages_test.h'), gen_test_header(apis, dgens))
+    write(os.path.join(outdir, 'kafka_messages_test.c'), gen_test_source(apis, gens, dgens))
     return 0
 
 

@@ -8,8 +8,11 @@ SCHEMA_DIR defaults to SOURCE_ROOT/../shared/kafka-protocol/messages. Exits
 build does not need. For every described API, within the versions Cairn
 implements, checks: api key, that the range is valid, flexible versions,
 and for every struct the fields present in those versions, in order, with
-their types, versions, nullable versions, tags and defaults. Also checks
-broker/kafka/kafka_error.h against error-codes.tsv next to the schemas.
+their types, versions, nullable versions, tags and defaults. Every data
+format is checked the same way against SCHEMA_DIR/../embedded/<Name>.json.
+Structs a schema declares in commonStructs are looked up by type name.
+Also checks broker/kafka/kafka_error.h against error-codes.tsv next to the
+schemas.
 """
 
 import json
@@ -92,7 +95,7 @@ class Checker:
     def err(self, where, msg):
         self.errors.append('%s: %s' % (where, msg))
 
-    def fields(self, where, ours, theirs, lo, hi, flex):
+    def fields(self, where, ours, theirs, lo, hi, flex, common):
         theirs = [f for f in theirs if vset(vrange(f.get('versions')), lo, hi)]
         on = [f.name for f in ours]
         tn = [f['name'] for f in theirs]
@@ -135,10 +138,41 @@ class Checker:
                 if td != md:
                     self.err(w, 'default %r, schema %r' % (md, td))
             if f.struct is not None:
-                if 'fields' not in t:
+                nested = t.get('fields')
+                if nested is None and f.struct.name in common:
+                    nested = common[f.struct.name].get('fields', [])
+                if nested is None:
                     self.err(w, 'a struct here, schema has no nested fields')
                 else:
-                    self.fields('%s.%s' % (where, f.struct.name), f.struct.fields, t['fields'], lo, hi, flex)
+                    self.fields('%s.%s' % (where, f.struct.name), f.struct.fields, nested, lo, hi,
+                                flex, common)
+
+    def versions(self, where, s, vmin, vmax, flex, root):
+        """The part shared by messages and data formats: Cairn's range
+        inside the schema's, the first flexible version, the fields."""
+        valid = vrange(s['validVersions'])
+        if not (valid[0] <= vmin and vmax <= valid[1]):
+            self.err(where, 'versions %d-%d outside the schema\'s %s' % (vmin, vmax, s['validVersions']))
+        tflex = vrange(s.get('flexibleVersions'))
+        mflex = (flex, INF) if flex is not None else None
+        if tflex != mflex:
+            self.err(where, 'flexible %s, schema %s' % (
+                '%d+' % flex if flex is not None else 'none', s.get('flexibleVersions')))
+        common = {c['name']: c for c in s.get('commonStructs', [])}
+        self.fields(where, root.fields, s['fields'], vmin, vmax, vset(tflex, vmin, vmax), common)
+
+    def data(self, data, embedded_dir):
+        path = os.path.join(embedded_dir, data.name + '.json')
+        where = data.name
+        if not os.path.exists(path):
+            self.err(where, 'no schema %s' % path)
+            return
+        s = load_schema(path)
+        if s.get('name') != data.name:
+            self.err(where, 'schema name %s' % s.get('name'))
+        if s.get('type') != 'data':
+            self.err(where, 'schema type %s, not data' % s.get('type'))
+        self.versions(where, s, data.vmin, data.vmax, data.flex, data.root)
 
     def api(self, api, schema_dir):
         for kind in ('Request', 'Response'):
@@ -153,18 +187,7 @@ class Checker:
                 self.err(where, 'schema name %s' % s.get('name'))
             if s.get('apiKey') != api.key:
                 self.err(where, 'api key %d, schema %s' % (api.key, s.get('apiKey')))
-            valid = vrange(s['validVersions'])
-            if not (valid[0] <= api.vmin and api.vmax <= valid[1]):
-                self.err(where, 'versions %d-%d outside the schema\'s %s' % (api.vmin, api.vmax, s['validVersions']))
-            tflex = vrange(s.get('flexibleVersions'))
-            mflex = (api.flex, INF) if api.flex is not None else None
-            if tflex != mflex:
-                self.err(where, 'flexible %s, schema %s' % (
-                    '%d+' % api.flex if api.flex is not None else 'none', s.get('flexibleVersions')))
-            if 'commonStructs' in s:
-                self.err(where, 'schema uses commonStructs, which the description format lacks')
-            flex = vset(tflex, api.vmin, api.vmax)
-            self.fields(where, msg.root.fields, s['fields'], api.vmin, api.vmax, flex)
+            self.versions(where, s, api.vmin, api.vmax, api.flex, msg.root)
 
 
 def check_errors(checker, header, tsv):
@@ -199,16 +222,18 @@ def main(argv):
         return 77
     sys.path.insert(0, os.path.join(root, 'broker', 'kafka'))
     import gen_messages
-    apis = gen_messages.parse_kdesc(os.path.join(root, 'broker', 'kafka', 'messages.kdesc'))
+    apis, datas = gen_messages.parse_kdesc(os.path.join(root, 'broker', 'kafka', 'messages.kdesc'))
     c = Checker()
     for api in apis:
         c.api(api, schema_dir)
+    for data in datas:
+        c.data(data, os.path.join(schema_dir, '..', 'embedded'))
     nerr = check_errors(c, os.path.join(root, 'broker', 'kafka', 'kafka_error.h'),
                         os.path.join(schema_dir, '..', 'error-codes.tsv'))
     for e in c.errors:
         print('MISMATCH ' + e)
-    print('%d apis (%d messages) and %d error codes checked: %d mismatches'
-          % (len(apis), 2 * len(apis), nerr, len(c.errors)))
+    print('%d apis (%d messages), %d data formats and %d error codes checked: %d mismatches'
+          % (len(apis), 2 * len(apis), len(datas), nerr, len(c.errors)))
     return 1 if c.errors else 0
 
 

@@ -1,8 +1,8 @@
-/* Unit tests for the generated Kafka message codecs: every message at every
- * implemented version round-trips encode -> decode -> encode byte for byte
- * with fields absent in that version back at their defaults; every strict
- * prefix and every extended encoding is rejected; bounds are enforced
- * before allocating; plus a few shapes checked byte by byte. */
+/* Unit tests for the generated Kafka message codecs: every message and data
+ * format at every implemented version round-trips encode -> decode -> encode
+ * byte for byte with fields absent in that version back at their defaults;
+ * every strict prefix and every extended encoding is rejected; bounds are
+ * enforced before allocating; plus a few shapes checked byte by byte. */
 #include <check.h>
 #include <signal.h>
 #include <stdint.h>
@@ -26,14 +26,41 @@ static const kafka_test_msg_t *test_msg(int16_t api_key, bool response)
     return NULL;
 }
 
-/* The body of m encoded at version, malloc'd. */
-static uint8_t *encode(const kafka_api_desc_t *d, bool response, int16_t version, const void *m,
-                       size_t *len)
+/* One message or data format, seen through untyped functions. */
+typedef struct codec {
+    const char *name;
+    size_t size;
+    kafka_init_fn init;
+    kafka_decode_fn decode;
+    kafka_encode_fn encode;
+    void (*fill)(kafka_test_ctx_t *c, int16_t version, void *m);
+    const char *(*absent_not_default)(int16_t version, const void *m);
+} codec_t;
+
+static codec_t api_codec(const kafka_api_desc_t *d, bool response)
+{
+    const kafka_test_msg_t *tm = test_msg(d->api_key, response);
+    ck_assert_ptr_nonnull(tm);
+    if (response)
+        return (codec_t){tm->name, d->response_size, d->response_init, d->response_decode,
+                         d->response_encode, tm->fill, tm->absent_not_default};
+    return (codec_t){tm->name, d->request_size, d->request_init, d->request_decode,
+                     d->request_encode, tm->fill, tm->absent_not_default};
+}
+
+static codec_t data_codec(const kafka_test_data_t *td)
+{
+    return (codec_t){td->name, td->size, td->init, td->decode, td->encode, td->fill,
+                     td->absent_not_default};
+}
+
+/* The encoding of m at version, malloc'd. */
+static uint8_t *encode_with(const codec_t *k, int16_t version, const void *m, size_t *len)
 {
     struct evbuffer *buf = evbuffer_new();
     kafka_wr_t wr;
     kafka_wr_init(&wr, buf);
-    (response ? d->response_encode : d->request_encode)(&wr, version, m);
+    k->encode(&wr, version, m);
     ck_assert_int_eq(kafka_wr_finish(&wr), 0);
     *len = evbuffer_get_length(buf);
     uint8_t *out = malloc(*len ? *len : 1);
@@ -42,20 +69,27 @@ static uint8_t *encode(const kafka_api_desc_t *d, bool response, int16_t version
     return out;
 }
 
-static int decode(const kafka_api_desc_t *d, bool response, int16_t version, const uint8_t *p,
-                  size_t len, kafka_arena_t *a, void *out, kafka_rd_t *rd)
+/* The body of m encoded at version, malloc'd. */
+static uint8_t *encode(const kafka_api_desc_t *d, bool response, int16_t version, const void *m,
+                       size_t *len)
+{
+    codec_t k = api_codec(d, response);
+    return encode_with(&k, version, m, len);
+}
+
+static int decode_with(const codec_t *k, int16_t version, const uint8_t *p, size_t len,
+                       kafka_arena_t *a, void *out, kafka_rd_t *rd)
 {
     kafka_rd_init(rd, p, len);
-    return (response ? d->response_decode : d->request_decode)(rd, version, a, out);
+    return k->decode(rd, version, a, out);
 }
 
 /* Every strict prefix of a valid encoding is malformed, and so is the
  * encoding with a byte appended. */
-static void check_truncations(const kafka_api_desc_t *d, bool response, int16_t version,
-                              const uint8_t *enc, size_t len, const char *name)
+static void check_truncations(const codec_t *k, int16_t version, const uint8_t *enc, size_t len)
 {
-    size_t size = response ? d->response_size : d->request_size;
-    void *m = malloc(size);
+    const char *name = k->name;
+    void *m = malloc(k->size);
     uint8_t *copy = malloc(len + 1);
     memcpy(copy, enc, len);
     for (size_t cut = 0; cut < len; cut++) {
@@ -65,7 +99,7 @@ static void check_truncations(const kafka_api_desc_t *d, bool response, int16_t 
         kafka_arena_t a;
         kafka_arena_init(&a, 0);
         kafka_rd_t rd;
-        int rc = decode(d, response, version, prefix, cut, &a, m, &rd);
+        int rc = decode_with(k, version, prefix, cut, &a, m, &rd);
         ck_assert_msg(rc == -1 && rd.failed, "%s v%d: %zu of %zu bytes decoded", name, version,
                       cut, len);
         kafka_arena_free(&a);
@@ -75,7 +109,7 @@ static void check_truncations(const kafka_api_desc_t *d, bool response, int16_t 
     kafka_arena_t a;
     kafka_arena_init(&a, 0);
     kafka_rd_t rd;
-    ck_assert_int_eq(decode(d, response, version, copy, len + 1, &a, m, &rd), -1);
+    ck_assert_int_eq(decode_with(k, version, copy, len + 1, &a, m, &rd), -1);
     ck_assert_str_eq(rd.err, "trailing bytes");
     kafka_arena_free(&a);
     free(copy);
@@ -83,35 +117,32 @@ static void check_truncations(const kafka_api_desc_t *d, bool response, int16_t 
 }
 
 /* One message at one version: fill, encode, decode, compare, re-encode. */
-static void round_trip(const kafka_api_desc_t *d, bool response, int16_t version, int mode,
-                       uint64_t seed, bool truncations)
+static void round_trip(const codec_t *k, int16_t version, int mode, uint64_t seed,
+                       bool truncations)
 {
-    const kafka_test_msg_t *tm = test_msg(d->api_key, response);
-    ck_assert_ptr_nonnull(tm);
-    size_t size = response ? d->response_size : d->request_size;
     kafka_arena_t fa, da;
     kafka_arena_init(&fa, 0);
     kafka_arena_init(&da, 0);
     kafka_test_ctx_t c = {.arena = &fa, .rng = seed * 0x9E3779B97F4A7C15ull + 1, .mode = mode};
-    void *m = malloc(size), *back = malloc(size);
-    (response ? d->response_init : d->request_init)(m);
-    tm->fill(&c, version, m);
+    void *m = malloc(k->size), *back = malloc(k->size);
+    k->init(m);
+    k->fill(&c, version, m);
 
     size_t len1, len2;
-    uint8_t *b1 = encode(d, response, version, m, &len1);
+    uint8_t *b1 = encode_with(k, version, m, &len1);
     kafka_rd_t rd;
-    int rc = decode(d, response, version, b1, len1, &da, back, &rd);
+    int rc = decode_with(k, version, b1, len1, &da, back, &rd);
     char why[160];
-    ck_assert_msg(rc == 0, "%s v%d mode %d seed %llu: %s", tm->name, version, mode,
+    ck_assert_msg(rc == 0, "%s v%d mode %d seed %llu: %s", k->name, version, mode,
                   (unsigned long long)seed, kafka_rd_describe(&rd, why, sizeof why));
-    const char *bad = tm->absent_not_default(version, back);
-    ck_assert_msg(bad == NULL, "%s v%d: absent field %s is not its default", tm->name, version, bad);
-    uint8_t *b2 = encode(d, response, version, back, &len2);
+    const char *bad = k->absent_not_default(version, back);
+    ck_assert_msg(bad == NULL, "%s v%d: absent field %s is not its default", k->name, version, bad);
+    uint8_t *b2 = encode_with(k, version, back, &len2);
     ck_assert_msg(len1 == len2 && memcmp(b1, b2, len1) == 0,
-                  "%s v%d mode %d seed %llu: re-encoding differs (%zu vs %zu bytes)", tm->name,
+                  "%s v%d mode %d seed %llu: re-encoding differs (%zu vs %zu bytes)", k->name,
                   version, mode, (unsigned long long)seed, len1, len2);
     if (truncations)
-        check_truncations(d, response, version, b1, len1, tm->name);
+        check_truncations(k, version, b1, len1);
     free(b1);
     free(b2);
     free(m);
@@ -120,21 +151,59 @@ static void round_trip(const kafka_api_desc_t *d, bool response, int16_t version
     kafka_arena_free(&da);
 }
 
+/* Every mode and a few seeds of one codec at one version. */
+static void round_trips(const codec_t *k, int16_t version)
+{
+    for (int mode = 0; mode <= 2; mode++) {
+        int seeds = mode == 2 ? 25 : 3;
+        for (int seed = 1; seed <= seeds; seed++)
+            round_trip(k, version, mode, (uint64_t)seed, seed <= 2);
+    }
+}
+
 /* _i is the index into kafka_apis: one test per API. */
 START_TEST(test_round_trip_every_version)
 {
     const kafka_api_desc_t *d = &kafka_apis[_i];
     for (int16_t v = d->min_version; v <= d->max_version; v++) {
         for (int response = 0; response <= 1; response++) {
-            for (int mode = 0; mode <= 2; mode++) {
-                int seeds = mode == 2 ? 25 : 3;
-                for (int seed = 1; seed <= seeds; seed++)
-                    round_trip(d, response, v, mode, (uint64_t)seed, seed <= 2);
-            }
+            codec_t k = api_codec(d, response != 0);
+            round_trips(&k, v);
         }
     }
 }
 END_TEST
+
+/* _i is the index into kafka_test_datas: one test per data format. */
+START_TEST(test_data_round_trip_every_version)
+{
+    const kafka_test_data_t *td = &kafka_test_datas[_i];
+    codec_t k = data_codec(td);
+    for (int16_t v = td->min_version; v <= td->max_version; v++)
+        round_trips(&k, v);
+}
+END_TEST
+
+/* An empty struct of k at version v survives encode -> decode -> encode. */
+static void defaults_round_trip(const codec_t *k, int16_t v)
+{
+    void *m = malloc(k->size), *back = malloc(k->size);
+    k->init(m);
+    size_t len1, len2;
+    uint8_t *b1 = encode_with(k, v, m, &len1);
+    kafka_arena_t a;
+    kafka_arena_init(&a, 0);
+    kafka_rd_t rd;
+    ck_assert_int_eq(decode_with(k, v, b1, len1, &a, back, &rd), 0);
+    uint8_t *b2 = encode_with(k, v, back, &len2);
+    ck_assert_msg(len1 == len2 && memcmp(b1, b2, len1) == 0, "%s v%d", k->name, v);
+    ck_assert_ptr_null(k->absent_not_default(v, back));
+    kafka_arena_free(&a);
+    free(b1);
+    free(b2);
+    free(m);
+    free(back);
+}
 
 /* An empty struct encodes to exactly the fields of its version. */
 START_TEST(test_defaults_round_trip)
@@ -143,26 +212,16 @@ START_TEST(test_defaults_round_trip)
         const kafka_api_desc_t *d = &kafka_apis[i];
         for (int16_t v = d->min_version; v <= d->max_version; v++) {
             for (int response = 0; response <= 1; response++) {
-                size_t size = response ? d->response_size : d->request_size;
-                void *m = malloc(size), *back = malloc(size);
-                (response ? d->response_init : d->request_init)(m);
-                size_t len1, len2;
-                uint8_t *b1 = encode(d, response, v, m, &len1);
-                kafka_arena_t a;
-                kafka_arena_init(&a, 0);
-                kafka_rd_t rd;
-                ck_assert_int_eq(decode(d, response, v, b1, len1, &a, back, &rd), 0);
-                uint8_t *b2 = encode(d, response, v, back, &len2);
-                ck_assert(len1 == len2 && memcmp(b1, b2, len1) == 0);
-                const kafka_test_msg_t *tm = test_msg(d->api_key, response);
-                ck_assert_ptr_null(tm->absent_not_default(v, back));
-                kafka_arena_free(&a);
-                free(b1);
-                free(b2);
-                free(m);
-                free(back);
+                codec_t k = api_codec(d, response != 0);
+                defaults_round_trip(&k, v);
             }
         }
+    }
+    for (size_t i = 0; i < KAFKA_TEST_DATA_COUNT; i++) {
+        codec_t k = data_codec(&kafka_test_datas[i]);
+        for (int16_t v = kafka_test_datas[i].min_version; v <= kafka_test_datas[i].max_version;
+             v++)
+            defaults_round_trip(&k, v);
     }
 }
 END_TEST
@@ -469,12 +528,293 @@ START_TEST(test_failure_names_field)
 }
 END_TEST
 
+/* ---- data formats --------------------------------------------------------- */
+
+static const kafka_test_data_t *test_data(const char *name)
+{
+    for (size_t i = 0; i < KAFKA_TEST_DATA_COUNT; i++)
+        if (strcmp(kafka_test_datas[i].name, name) == 0)
+            return &kafka_test_datas[i];
+    ck_abort_msg("no data format %s", name);
+    return NULL;
+}
+
+/* The data format name's encoding of m at version, malloc'd. */
+static uint8_t *encode_data(const char *name, int16_t version, const void *m, size_t *len)
+{
+    codec_t k = data_codec(test_data(name));
+    return encode_with(&k, version, m, len);
+}
+
+/* A consumer's assignment as a group leader sends it in SyncGroup, after
+ * the int16 version: one topic "t", partitions 0 and 2, no user data. */
+static const uint8_t assignment_v0[] = {
+    0x00, 0x00, 0x00, 0x01,                         /* AssignedPartitions: 1 */
+    0x00, 0x01, 't',                                /* Topic */
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, /* Partitions [0, */
+    0x00, 0x00, 0x00, 0x02,                         /*  2] */
+    0xff, 0xff, 0xff, 0xff,                         /* UserData null */
+};
+
+START_TEST(test_consumer_assignment_bytes)
+{
+    kafka_arena_t a;
+    kafka_arena_init(&a, 0);
+    kafka_rd_t rd;
+    kafka_ConsumerProtocolAssignment_t asg;
+    for (int16_t v = 0; v <= KAFKA_ConsumerProtocolAssignment_MAX_VERSION; v++) {
+        kafka_rd_init(&rd, assignment_v0, sizeof assignment_v0);
+        ck_assert_int_eq(kafka_ConsumerProtocolAssignment_decode(&rd, v, &a, &asg), 0);
+        ck_assert_int_eq(asg.AssignedPartitions_count, 1);
+        ck_assert_str_eq(asg.AssignedPartitions[0].Topic, "t");
+        ck_assert_int_eq(asg.AssignedPartitions[0].Partitions_count, 2);
+        ck_assert_int_eq(asg.AssignedPartitions[0].Partitions[0], 0);
+        ck_assert_int_eq(asg.AssignedPartitions[0].Partitions[1], 2);
+        ck_assert_int_eq(asg.UserData.len, -1);
+        ck_assert_ptr_null(asg.UserData.data);
+    }
+
+    /* built from scratch, it encodes to the same bytes */
+    kafka_ConsumerProtocolAssignment_t m;
+    kafka_ConsumerProtocolAssignment_init(&m);
+    ck_assert_int_eq(m.UserData.len, -1);
+    kafka_ConsumerProtocolAssignment_TopicPartition_t tp;
+    kafka_ConsumerProtocolAssignment_TopicPartition_init(&tp);
+    int32_t parts[] = {0, 2};
+    tp.Topic = "t";
+    tp.Partitions = parts;
+    tp.Partitions_count = 2;
+    m.AssignedPartitions = &tp;
+    m.AssignedPartitions_count = 1;
+    size_t len;
+    uint8_t *b = encode_data("ConsumerProtocolAssignment", 0, &m, &len);
+    ck_assert_uint_eq(len, sizeof assignment_v0);
+    ck_assert_mem_eq(b, assignment_v0, len);
+    free(b);
+
+    /* a truncated one and one with trailing bytes are malformed */
+    kafka_rd_init(&rd, assignment_v0, sizeof assignment_v0 - 1);
+    ck_assert_int_eq(kafka_ConsumerProtocolAssignment_decode(&rd, 0, &a, &asg), -1);
+    ck_assert_str_eq(rd.err_field, "ConsumerProtocolAssignment.UserData");
+    kafka_rd_init(&rd, assignment_v0, 0);
+    ck_assert_int_eq(kafka_ConsumerProtocolAssignment_decode(&rd, 4, &a, &asg), -1);
+    ck_assert_str_eq(rd.err, "unsupported version");
+    kafka_arena_free(&a);
+}
+END_TEST
+
+/* v3 carries owned partitions, the generation and the rack; v0 only the
+ * topics and the user data. */
+START_TEST(test_consumer_subscription_versions)
+{
+    kafka_ConsumerProtocolSubscription_t m;
+    kafka_ConsumerProtocolSubscription_init(&m);
+    ck_assert_int_eq(m.GenerationId, -1);
+    ck_assert_ptr_null(m.RackId);
+    char *topics[] = {"a", "bc"};
+    m.Topics = topics;
+    m.Topics_count = 2;
+    uint8_t ud[] = {0xca, 0xfe};
+    m.UserData = (kafka_bytes_t){ud, 2};
+    kafka_ConsumerProtocolSubscription_TopicPartition_t tp;
+    kafka_ConsumerProtocolSubscription_TopicPartition_init(&tp);
+    int32_t parts[] = {1};
+    tp.Topic = "a";
+    tp.Partitions = parts;
+    tp.Partitions_count = 1;
+    m.OwnedPartitions = &tp;
+    m.OwnedPartitions_count = 1;
+    m.GenerationId = 7;
+
+    static const uint8_t v3[] = {
+        0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 'a', 0x00, 0x02, 'b', 'c', /* Topics */
+        0x00, 0x00, 0x00, 0x02, 0xca, 0xfe,                         /* UserData */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 'a',                    /* OwnedPartitions */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
+        0x00, 0x00, 0x00, 0x07,                                     /* GenerationId */
+        0xff, 0xff,                                                 /* RackId null */
+    };
+    size_t len;
+    uint8_t *b = encode_data("ConsumerProtocolSubscription", 3, &m, &len);
+    ck_assert_uint_eq(len, sizeof v3);
+    ck_assert_mem_eq(b, v3, len);
+    free(b);
+    b = encode_data("ConsumerProtocolSubscription", 0, &m, &len);
+    ck_assert_uint_eq(len, 17);
+    ck_assert_mem_eq(b, v3, len);
+
+    kafka_arena_t a;
+    kafka_arena_init(&a, 0);
+    kafka_rd_t rd;
+    kafka_ConsumerProtocolSubscription_t back;
+    kafka_rd_init(&rd, b, len);
+    ck_assert_int_eq(kafka_ConsumerProtocolSubscription_decode(&rd, 0, &a, &back), 0);
+    ck_assert_int_eq(back.Topics_count, 2);
+    ck_assert_str_eq(back.Topics[1], "bc");
+    ck_assert_int_eq(back.UserData.len, 2);
+    ck_assert_int_eq(back.OwnedPartitions_count, 0);
+    ck_assert_int_eq(back.GenerationId, -1);
+    ck_assert_ptr_null(back.RackId);
+    free(b);
+    kafka_arena_free(&a);
+}
+END_TEST
+
+/* A committed offset as a Kafka 2.1+ broker stores it (value v3), and the
+ * key it goes with (v1). */
+START_TEST(test_offset_commit_value_v3)
+{
+    kafka_OffsetCommitValue_t m;
+    kafka_OffsetCommitValue_init(&m);
+    ck_assert_int_eq(m.leaderEpoch, -1);
+    ck_assert(m.expireTimestamp == -1);
+    ck_assert_str_eq(m.metadata, "");
+    m.offset = 42;
+    m.leaderEpoch = 5;
+    m.metadata = "m";
+    m.commitTimestamp = INT64_C(1700000000000);
+    m.expireTimestamp = 99;                         /* v1 only: not written */
+    static const uint8_t v3[] = {
+        0, 0, 0, 0, 0, 0, 0, 42,                    /* offset */
+        0, 0, 0, 5,                                 /* leaderEpoch */
+        0, 1, 'm',                                  /* metadata */
+        0x00, 0x00, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00, /* commitTimestamp */
+    };
+    size_t len;
+    uint8_t *b = encode_data("OffsetCommitValue", 3, &m, &len);
+    ck_assert_uint_eq(len, sizeof v3);
+    ck_assert_mem_eq(b, v3, len);
+    free(b);
+
+    kafka_arena_t a;
+    kafka_arena_init(&a, 0);
+    kafka_rd_t rd;
+    kafka_OffsetCommitValue_t back;
+    kafka_rd_init(&rd, v3, sizeof v3);
+    ck_assert_int_eq(kafka_OffsetCommitValue_decode(&rd, 3, &a, &back), 0);
+    ck_assert(back.offset == 42);
+    ck_assert_int_eq(back.leaderEpoch, 5);
+    ck_assert_str_eq(back.metadata, "m");
+    ck_assert(back.commitTimestamp == INT64_C(1700000000000));
+    ck_assert(back.expireTimestamp == -1);
+    b = encode_data("OffsetCommitValue", 3, &back, &len);
+    ck_assert_uint_eq(len, sizeof v3);
+    ck_assert_mem_eq(b, v3, len);
+    free(b);
+
+    /* v1: no leaderEpoch, an expireTimestamp after the commit time */
+    b = encode_data("OffsetCommitValue", 1, &m, &len);
+    ck_assert_uint_eq(len, 8 + 3 + 8 + 8);
+    ck_assert_mem_eq(b, v3, 8);
+    ck_assert_mem_eq(b + 8, v3 + 12, 11);
+    kafka_rd_init(&rd, b, len);
+    ck_assert_int_eq(kafka_OffsetCommitValue_decode(&rd, 1, &a, &back), 0);
+    ck_assert_int_eq(back.leaderEpoch, -1);
+    ck_assert(back.expireTimestamp == 99);
+    free(b);
+
+    kafka_OffsetCommitKey_t key;
+    kafka_OffsetCommitKey_init(&key);
+    key.group = "g";
+    key.topic = "t";
+    key.partition = 3;
+    static const uint8_t key_v1[] = {0, 1, 'g', 0, 1, 't', 0, 0, 0, 3};
+    b = encode_data("OffsetCommitKey", 1, &key, &len);
+    ck_assert_uint_eq(len, sizeof key_v1);
+    ck_assert_mem_eq(b, key_v1, len);
+    free(b);
+    kafka_arena_free(&a);
+}
+END_TEST
+
+/* A group with one member (value v3) and its key (v2). */
+START_TEST(test_group_metadata_v3)
+{
+    kafka_GroupMetadataValue_t g;
+    kafka_GroupMetadataValue_init(&g);
+    ck_assert(g.currentStateTimestamp == -1);
+    kafka_GroupMetadataValue_MemberMetadata_t mm;
+    kafka_GroupMetadataValue_MemberMetadata_init(&mm);
+    ck_assert_int_eq(mm.rebalanceTimeout, -1);
+    ck_assert_ptr_null(mm.groupInstanceId);
+    uint8_t sub[] = {0x00};
+    mm.memberId = "m1";
+    mm.clientId = "c";
+    mm.clientHost = "/h";
+    mm.rebalanceTimeout = 300000;
+    mm.sessionTimeout = 45000;
+    mm.subscription = (kafka_bytes_t){sub, 1};
+    g.protocolType = "consumer";
+    g.generation = 1;
+    g.protocol = NULL;
+    g.leader = "m1";
+    g.currentStateTimestamp = 99;
+    g.members = &mm;
+    g.members_count = 1;
+    static const uint8_t v3[] = {
+        0, 8, 'c', 'o', 'n', 's', 'u', 'm', 'e', 'r',  /* protocolType */
+        0, 0, 0, 1,                                    /* generation */
+        0xff, 0xff,                                    /* protocol null */
+        0, 2, 'm', '1',                                /* leader */
+        0, 0, 0, 0, 0, 0, 0, 99,                       /* currentStateTimestamp */
+        0, 0, 0, 1,                                    /* members: 1 */
+        0, 2, 'm', '1',                                /* memberId */
+        0xff, 0xff,                                    /* groupInstanceId null */
+        0, 1, 'c', 0, 2, '/', 'h',                     /* clientId, clientHost */
+        0x00, 0x04, 0x93, 0xe0,                        /* rebalanceTimeout 300000 */
+        0x00, 0x00, 0xaf, 0xc8,                        /* sessionTimeout 45000 */
+        0, 0, 0, 1, 0x00,                              /* subscription */
+        0, 0, 0, 0,                                    /* assignment: empty */
+    };
+    size_t len;
+    uint8_t *b = encode_data("GroupMetadataValue", 3, &g, &len);
+    ck_assert_uint_eq(len, sizeof v3);
+    ck_assert_mem_eq(b, v3, len);
+    free(b);
+
+    kafka_arena_t a;
+    kafka_arena_init(&a, 0);
+    kafka_rd_t rd;
+    kafka_GroupMetadataValue_t back;
+    kafka_rd_init(&rd, v3, sizeof v3);
+    ck_assert_int_eq(kafka_GroupMetadataValue_decode(&rd, 3, &a, &back), 0);
+    ck_assert_str_eq(back.protocolType, "consumer");
+    ck_assert_ptr_null(back.protocol);
+    ck_assert_int_eq(back.members_count, 1);
+    ck_assert_str_eq(back.members[0].clientHost, "/h");
+    ck_assert_int_eq(back.members[0].sessionTimeout, 45000);
+    ck_assert_int_eq(back.members[0].assignment.len, 0);
+
+    /* v0 has neither the state time nor the rebalance timeout */
+    b = encode_data("GroupMetadataValue", 0, &g, &len);
+    ck_assert_uint_eq(len, sizeof v3 - 8 - 2 - 4);
+    kafka_rd_init(&rd, b, len);
+    ck_assert_int_eq(kafka_GroupMetadataValue_decode(&rd, 0, &a, &back), 0);
+    ck_assert(back.currentStateTimestamp == -1);
+    ck_assert_int_eq(back.members[0].rebalanceTimeout, -1);
+    free(b);
+
+    kafka_GroupMetadataKey_t key;
+    kafka_GroupMetadataKey_init(&key);
+    key.group = "g";
+    b = encode_data("GroupMetadataKey", 2, &key, &len);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_mem_eq(b, "\x00\x01g", 3);
+    kafka_rd_init(&rd, b, len);
+    ck_assert_int_eq(kafka_GroupMetadataKey_decode(&rd, 1, &a, &key), -1);
+    ck_assert_str_eq(rd.err, "unsupported version");
+    free(b);
+    kafka_arena_free(&a);
+}
+END_TEST
+
 static Suite *messages_suite(void)
 {
     Suite *s = suite_create("kafka-messages");
     TCase *rt = tcase_create("round-trip");
     tcase_set_timeout(rt, 120);
     tcase_add_loop_test(rt, test_round_trip_every_version, 0, KAFKA_API_COUNT);
+    tcase_add_loop_test(rt, test_data_round_trip_every_version, 0, KAFKA_TEST_DATA_COUNT);
     tcase_add_test(rt, test_defaults_round_trip);
     suite_add_tcase(s, rt);
 
@@ -492,6 +832,13 @@ static Suite *messages_suite(void)
     tcase_add_test(shapes, test_unknown_tags_skipped);
     tcase_add_test(shapes, test_failure_names_field);
     suite_add_tcase(s, shapes);
+
+    TCase *data = tcase_create("data");
+    tcase_add_test(data, test_consumer_assignment_bytes);
+    tcase_add_test(data, test_consumer_subscription_versions);
+    tcase_add_test(data, test_offset_commit_value_v3);
+    tcase_add_test(data, test_group_metadata_v3);
+    suite_add_tcase(s, data);
     return s;
 }
 
