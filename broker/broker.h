@@ -22,6 +22,7 @@ struct fetchers;
 struct isr_manager;
 struct kafka_call;
 struct fetch;
+struct group_coord;
 
 /* A handler waiting for the image to change (e.g. CreateTopics waiting
  * until the new topic is visible here). Intrusive list; fn runs after every
@@ -47,6 +48,7 @@ typedef struct broker {
     struct fetch_server *repl_server;  /* followers fetch from it */
     struct fetchers *fetchers;         /* this broker's follower fetches */
     struct isr_manager *isr;
+    struct group_coord *groups;        /* the group coordinator (group/coordinator.h); may be NULL */
     char cluster_id[32];
     broker_md_waiter_t *md_waiters;
     size_t n_md_waiters;

@@ -17,6 +17,7 @@
 #include "broker.h"
 #include "config.h"
 #include "controller_link.h"
+#include "coordinator.h"
 #include "daemon.h"
 #include "dispatch.h"
 #include "fetch_server.h"
@@ -151,10 +152,12 @@ static int start(broker_t *b, char *err, size_t err_len)
         return -1;
     b->fetchers = fetchers_new(b->base, b->cfg, b->replicas, b->image, b->id);
     b->isr = isr_manager_new(b->base, b->cfg, b->replicas, b->link, b->id);
-    if (!b->fetchers || !b->isr) {
+    b->groups = group_coord_new(b);
+    if (!b->fetchers || !b->isr || !b->groups) {
         snprintf(err, err_len, "out of memory");
         return -1;
     }
+    fetch_server_set_groups(b->repl_server, b->groups);
     controller_link_on_metadata(b->link, broker_on_metadata, b);
     return 0;
 }
@@ -168,6 +171,8 @@ static void stop(broker_t *b)
         kafka_fetch_release_all(b);
     kafka_server_free(b->kafka);
     fetch_server_free(b->repl_server);
+    group_coord_free(b->groups);       /* answers its parked requests; before the logs */
+    b->groups = NULL;
     fetchers_free(b->fetchers);
     controller_link_free(b->link);
     isr_manager_free(b->isr);

@@ -58,6 +58,17 @@ typedef struct cairn_config {
     int64_t replica_fetch_max_bytes;
     int64_t replica_fetch_response_max_bytes;
     int64_t replica_fetch_wait_max_ms;
+    int64_t offsets_topic_num_partitions;
+    int64_t offsets_topic_replication_factor;
+    int64_t offsets_retention_minutes;
+    int64_t offsets_retention_check_interval_ms;
+    int64_t offsets_commit_timeout_ms;
+    int64_t offsets_load_buffer_size;
+    int64_t offset_metadata_max_bytes;
+    int64_t group_initial_rebalance_delay_ms;
+    int64_t group_min_session_timeout_ms;
+    int64_t group_max_session_timeout_ms;
+    int64_t group_max_size;
 } cairn_config_t;
 
 /* Sets every field to its default. Strings are owned by cfg. */

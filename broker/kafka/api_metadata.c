@@ -19,7 +19,7 @@
 
 /* The endpoint clients use: the first one that is not the replication
  * listener. */
-static const md_endpoint_t *client_endpoint(const md_broker_t *mb)
+const md_endpoint_t *kafka_client_endpoint(const md_broker_t *mb)
 {
     for (size_t i = 0; i < mb->n_endpoints; i++)
         if (strcmp(mb->endpoints[i].listener, CAIRN_REPLICATION_LISTENER) != 0)
@@ -29,7 +29,7 @@ static const md_endpoint_t *client_endpoint(const md_broker_t *mb)
 
 static bool live(const md_broker_t *mb)
 {
-    return !mb->fenced && client_endpoint(mb) != NULL;
+    return !mb->fenced && kafka_client_endpoint(mb) != NULL;
 }
 
 static size_t live_brokers(const md_image_t *img)
@@ -59,7 +59,7 @@ static void each_live_broker(const md_image_t *img, void *out, broker_fill_fn fi
 static void fill_metadata_broker(void *out, size_t i, const md_broker_t *mb)
 {
     kafka_MetadataResponse_MetadataResponseBroker_t *b = out;
-    const md_endpoint_t *ep = client_endpoint(mb);
+    const md_endpoint_t *ep = kafka_client_endpoint(mb);
     b[i].NodeId = (int32_t)mb->id;
     b[i].Host = ep->host;
     b[i].Port = ep->port;
@@ -104,7 +104,8 @@ static void on_auto_created(int err, const char *why, const uint8_t *body, size_
     free(ac);
 }
 
-void kafka_auto_create_topic(broker_t *b, const char *name)
+void kafka_create_topic_once(broker_t *b, const char *name, int32_t partitions, int32_t rf,
+                             const char *const (*configs)[2], size_t n_configs)
 {
     if (auto_creating(b, name))
         return;
@@ -114,27 +115,48 @@ void kafka_auto_create_topic(broker_t *b, const char *name)
             slot = i;
     auto_create_t *ac = slot < BROKER_AUTO_CREATE_MAX ? calloc(1, sizeof *ac) : NULL;
     char *copy = ac ? strdup(name) : NULL;
-    if (!copy) {
+    Cairn__ConfigEntry *entries = n_configs ? calloc(n_configs, sizeof *entries) : NULL;
+    Cairn__ConfigEntry **ptrs = n_configs ? calloc(n_configs, sizeof *ptrs) : NULL;
+    if (!copy || (n_configs && (!entries || !ptrs))) {
+        free(entries);
+        free(ptrs);
+        free(copy);
         free(ac);
         return;
     }
     ac->b = b;
     ac->name = copy;
     size_t active = live_brokers(b->image);
-    int32_t rf = (int32_t)b->cfg->default_replication_factor;
     if (active > 0 && (size_t)rf > active)
         rf = (int32_t)active;
     Cairn__CreateTopicRequest req = CAIRN__CREATE_TOPIC_REQUEST__INIT;
     req.name = copy;
-    req.partitions = (int32_t)b->cfg->num_partitions;
+    req.partitions = partitions;
     req.replication_factor = rf;
-    if (ctrl_client_call(controller_link_client(b->link), CAIRN__RPC_TYPE__RPC_CREATE_TOPIC,
-                         &req.base, AUTO_CREATE_TIMEOUT_MS, on_auto_created, ac) != 0) {
+    for (size_t i = 0; i < n_configs; i++) {
+        cairn__config_entry__init(&entries[i]);
+        entries[i].name = (char *)configs[i][0];
+        entries[i].value = (char *)configs[i][1];
+        ptrs[i] = &entries[i];
+    }
+    req.n_configs = n_configs;
+    req.configs = ptrs;
+    int rc = ctrl_client_call(controller_link_client(b->link), CAIRN__RPC_TYPE__RPC_CREATE_TOPIC,
+                              &req.base, AUTO_CREATE_TIMEOUT_MS, on_auto_created, ac);
+    free(entries);
+    free(ptrs);
+    if (rc != 0) {
         free(copy);
         free(ac);
         return;
     }
     b->auto_creating[slot] = copy;
+}
+
+void kafka_auto_create_topic(broker_t *b, const char *name)
+{
+    kafka_create_topic_once(b, name, (int32_t)b->cfg->num_partitions,
+                            (int32_t)b->cfg->default_replication_factor, NULL, 0);
 }
 
 /* ---- topics --------------------------------------------------------------- */
@@ -258,7 +280,7 @@ void kafka_handle_Metadata(kafka_call_t *call)
 static void fill_cluster_broker(void *out, size_t i, const md_broker_t *mb)
 {
     kafka_DescribeClusterResponse_DescribeClusterBroker_t *b = out;
-    const md_endpoint_t *ep = client_endpoint(mb);
+    const md_endpoint_t *ep = kafka_client_endpoint(mb);
     b[i].BrokerId = (int32_t)mb->id;
     b[i].Host = ep->host;
     b[i].Port = ep->port;

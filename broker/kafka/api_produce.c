@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "coordinator.h"
 #include "kafka_error.h"
 #include "kafka_messages.h"
 #include "leader.h"
@@ -164,7 +165,9 @@ static void produce_partition(produce_t *pr, const char *topic,
     out->LogStartOffset = -1;
     int16_t err;
     replica_t *r = leader_replica(call->b, topic, pd->Index, &err);
-    if (r && acks == -1 && (int64_t)r->isr_size < r->min_insync_replicas)
+    if (r && strcmp(topic, GROUP_OFFSETS_TOPIC) == 0)
+        err = KAFKA_ERR_INVALID_TOPIC_EXCEPTION;  /* only the coordinator writes there */
+    else if (r && acks == -1 && (int64_t)r->isr_size < r->min_insync_replicas)
         err = KAFKA_ERR_NOT_ENOUGH_REPLICAS;      /* checked before anything is written */
     else if (r)
         err = validate_records(&pd->Records, r->max_message_bytes, topic, pd->Index);

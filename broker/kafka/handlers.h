@@ -16,6 +16,17 @@ void kafka_handle_DeleteTopics(kafka_call_t *call);
 void kafka_handle_CreatePartitions(kafka_call_t *call);
 void kafka_handle_DescribeConfigs(kafka_call_t *call);
 void kafka_handle_DescribeCluster(kafka_call_t *call);
+void kafka_handle_FindCoordinator(kafka_call_t *call);
+void kafka_handle_JoinGroup(kafka_call_t *call);
+void kafka_handle_SyncGroup(kafka_call_t *call);
+void kafka_handle_Heartbeat(kafka_call_t *call);
+void kafka_handle_LeaveGroup(kafka_call_t *call);
+void kafka_handle_DescribeGroups(kafka_call_t *call);
+void kafka_handle_ListGroups(kafka_call_t *call);
+void kafka_handle_DeleteGroups(kafka_call_t *call);
+void kafka_handle_OffsetCommit(kafka_call_t *call);
+void kafka_handle_OffsetFetch(kafka_call_t *call);
+void kafka_handle_OffsetDelete(kafka_call_t *call);
 
 /* ApiVersions for a version this broker does not implement (KIP-511): the
  * v0-shaped body with UNSUPPORTED_VERSION and the supported ranges, so the
@@ -29,6 +40,16 @@ void kafka_reply_unsupported_api_versions(kafka_call_t *call);
  * success. */
 int16_t kafka_find_leader(broker_t *b, const char *topic, int32_t partition,
                           int32_t current_leader_epoch, replica_t **out);
+
+/* Asks the controller to create topic name (rf capped at the live brokers,
+ * configs as name/value pairs, copied), once at a time per name; errors
+ * are logged, and the caller finds the topic in a later image. */
+void kafka_create_topic_once(broker_t *b, const char *name, int32_t partitions, int32_t rf,
+                             const char *const (*configs)[2], size_t n_configs);
+
+/* The endpoint Kafka clients use on broker mb (the first that is not the
+ * replication listener), or NULL. */
+const md_endpoint_t *kafka_client_endpoint(const md_broker_t *mb);
 
 /* auto.create.topics.enable: asks the controller to create name with the
  * broker's num.partitions and default.replication.factor (capped at the live

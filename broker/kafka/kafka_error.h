@@ -30,6 +30,7 @@
     X(UNKNOWN_MEMBER_ID,                25) \
     X(INVALID_SESSION_TIMEOUT,          26) \
     X(REBALANCE_IN_PROGRESS,            27) \
+    X(INVALID_COMMIT_OFFSET_SIZE,       28) \
     X(UNSUPPORTED_SASL_MECHANISM,       33) \
     X(ILLEGAL_SASL_STATE,               34) \
     X(UNSUPPORTED_VERSION,              35) \
@@ -58,6 +59,7 @@
     X(STALE_BROKER_EPOCH,               77) \
     X(OFFSET_NOT_AVAILABLE,             78) \
     X(MEMBER_ID_REQUIRED,               79) \
+    X(GROUP_MAX_SIZE_REACHED,           81) \
     X(FENCED_INSTANCE_ID,               82) \
     X(GROUP_SUBSCRIBED_TO_TOPIC,        86) \
     X(INVALID_RECORD,                   87) \

@@ -2,7 +2,8 @@
  * epoch, divergence, range), the follower's progress recorded, and records
  * from its fetch offset up to the log end — followers read past the high
  * watermark; consumers never do. DescribeReplicas (cairnctl) is answered
- * on the same listener (describe.h). */
+ * on the same listener (describe.h), and so are ListGroups and
+ * DescribeGroup, from the group coordinator (group/group_rpc.h). */
 #include "fetch_server.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 
 #include "describe.h"
 #include "errors.h"
+#include "group/group_rpc.h"
 #include "kafka_error.h"
 #include "leader.h"
 #include "log.h"
@@ -46,6 +48,7 @@ struct fetch_server {
     struct event_base *base;
     rpc_server_t *rpc;
     replicas_t *rs;
+    group_coord_t *groups;             /* borrowed; NULL: none (fetch_server_set_groups) */
     size_t frame_max;
     parked_t *parked;
     size_t n_parked;
@@ -339,6 +342,14 @@ static void on_request(rpc_conn_t *conn, const rpc_frame_t *frame, void *arg)
         describe_replicas_answer(fs->rs, conn, frame);
         return;
     }
+    if (frame->type == CAIRN__RPC_TYPE__RPC_LIST_GROUPS) {
+        group_rpc_list_answer(fs->groups, conn, frame);
+        return;
+    }
+    if (frame->type == CAIRN__RPC_TYPE__RPC_DESCRIBE_GROUP) {
+        group_rpc_describe_answer(fs->groups, conn, frame);
+        return;
+    }
     if (frame->type != CAIRN__RPC_TYPE__RPC_REPLICA_FETCH) {
         LOG_WARN("replica", "closing connection from %s: unexpected request type %u",
                  rpc_conn_peer(conn), frame->type);
@@ -379,6 +390,11 @@ fetch_server_t *fetch_server_new(struct event_base *base, const char *host, uint
         return NULL;
     }
     return fs;
+}
+
+void fetch_server_set_groups(fetch_server_t *fs, struct group_coord *gc)
+{
+    fs->groups = gc;
 }
 
 void fetch_server_free(fetch_server_t *fs)

@@ -1,7 +1,8 @@
 /* cairnctl: the admin CLI (DESIGN §6). Sends one admin RPC to the controller
  * leader through ctrl_client, then prints the answer or one error line;
  * 'topic describe' also asks the partition leaders for their replication
- * state (ctl_describe.h) within the same --timeout.
+ * state (ctl_describe.h) within the same --timeout; the 'group' commands
+ * run in ctl_groups.h.
  * Exit status: 0 success, 1 the operation failed, 2 usage error. */
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "admin.pb-c.h"
 #include "ctl_args.h"
 #include "ctl_describe.h"
+#include "ctl_groups.h"
 #include "ctl_print.h"
 #include "ctl_replicas.h"
 #include "ctrl_client.h"
@@ -153,6 +155,8 @@ static void build_request(const ctl_args_t *a, ctl_request_t *rq)
     case CTL_CMD_BROKER_LIST:
         build_list_brokers(rq);
         break;
+    case CTL_CMD_GROUP_LIST:
+    case CTL_CMD_GROUP_DESCRIBE:   /* ctl_groups_run */
     case CTL_CMD_HELP:
         break;
     }
@@ -356,6 +360,8 @@ static int render(const ctl_args_t *a, const ctl_request_t *rq, const ProtobufCM
     case CTL_CMD_BROKER_LIST:
         rc = ctl_print_broker_list(stdout, (const Cairn__ListBrokersResponse *)m, a->json);
         break;
+    case CTL_CMD_GROUP_LIST:
+    case CTL_CMD_GROUP_DESCRIBE:
     case CTL_CMD_HELP:
         break;
     }
@@ -400,6 +406,8 @@ int main(int argc, char **argv)
     }
     /* A controller closing the socket mid-write must not kill the CLI. */
     signal(SIGPIPE, SIG_IGN);
+    if (args.cmd == CTL_CMD_GROUP_LIST || args.cmd == CTL_CMD_GROUP_DESCRIBE)
+        return ctl_groups_run(&args);
     ctl_request_t rq;
     build_request(&args, &rq);
     ctl_result_t res;

@@ -252,6 +252,8 @@ static const ctl_command_spec_t ctl_commands[] = {
     { "topic", "delete", CTL_CMD_TOPIC_DELETE, true, false, false },
     { "topic", "alter", CTL_CMD_TOPIC_ALTER, true, true, false },
     { "broker", "list", CTL_CMD_BROKER_LIST, false, true, false },
+    { "group", "list", CTL_CMD_GROUP_LIST, false, true, false },
+    { "group", "describe", CTL_CMD_GROUP_DESCRIBE, true, true, false },
 };
 
 static const ctl_command_spec_t *find_command(const ctl_scan_t *sc, char *err, size_t err_len)
@@ -314,8 +316,10 @@ static int apply_command(const ctl_scan_t *sc, const ctl_command_spec_t *c, ctl_
                          char *err, size_t err_len)
 {
     size_t want = c->takes_name ? 3 : 2;
+    bool is_group = strcmp(c->group, "group") == 0;
     if (sc->n_words < want)
-        return fail(err, err_len, "'%s %s' needs a topic name", c->group, c->verb);
+        return fail(err, err_len, "'%s %s' needs a %s name", c->group, c->verb,
+                    is_group ? "group" : "topic");
     if (sc->n_words > want)
         return fail(err, err_len, "unexpected argument '%s'", sc->words[want]);
     if (sc->json && !c->takes_json)
@@ -325,7 +329,14 @@ static int apply_command(const ctl_scan_t *sc, const ctl_command_spec_t *c, ctl_
                     "'topic list'");
     if (topic_options(sc, c->cmd, out, err, err_len) != 0)
         return -1;
-    if (c->takes_name) {
+    if (c->takes_name && is_group) {
+        out->group = sc->words[2];
+        if (out->group[0] == '\0')
+            return fail(err, err_len, "empty group name");
+        if (strlen(out->group) > CTL_GROUP_NAME_MAX)
+            return fail(err, err_len, "group name too long (at most %u bytes)",
+                        CTL_GROUP_NAME_MAX);
+    } else if (c->takes_name) {
         out->topic = sc->words[2];
         if (out->topic[0] == '\0')
             return fail(err, err_len, "empty topic name");
@@ -392,6 +403,10 @@ void ctl_usage(FILE *out)
           "  topic delete NAME\n"
           "  topic alter NAME --partitions N [--json]  grow the topic to N partitions\n"
           "  broker list [--json]\n"
+          "  group list [--json]               consumer groups, from every broker\n"
+          "  group describe NAME [--json]      state, members and their partitions; per\n"
+          "                                    partition the committed offset, log end\n"
+          "                                    offset (high watermark) and lag\n"
           "\n"
           "options:\n"
           "  --controllers H:P,...  controller addresses (default $CAIRN_CONTROLLERS, else\n"

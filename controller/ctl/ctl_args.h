@@ -19,6 +19,7 @@
 #define CTL_LOCAL_CONTROLLERS 3u
 #define CTL_LOCAL_CONTROLLER_OFFSET 100u /* controller i listens on BASE+100+i-1 */
 #define CTL_REPLICATION_FACTOR_MAX 32767 /* Kafka's INT16 replication factor */
+#define CTL_GROUP_NAME_MAX 32767u       /* bytes: a Kafka string */
 
 typedef enum {
     CTL_CMD_HELP = 0,
@@ -29,6 +30,8 @@ typedef enum {
     CTL_CMD_TOPIC_DELETE,
     CTL_CMD_TOPIC_ALTER,
     CTL_CMD_BROKER_LIST,
+    CTL_CMD_GROUP_LIST,
+    CTL_CMD_GROUP_DESCRIBE,
 } ctl_cmd_t;
 
 typedef struct ctl_config_kv {
@@ -41,6 +44,7 @@ typedef struct ctl_args {
     bool json;
     bool under_replicated;         /* topic describe/list: only partitions with ISR < replicas */
     const char *topic;             /* borrowed from argv; NULL unless the command names one */
+    const char *group;             /* borrowed from argv; NULL unless the command names one */
     int32_t partitions;            /* create: 0 means num.partitions; alter: new total */
     int32_t replication_factor;    /* 0: the controller's default.replication.factor */
     ctl_config_kv_t configs[CTL_CONFIGS_MAX];

@@ -7,10 +7,11 @@
 #include <string.h>
 
 #include "cairn_assert.h"
+#include "ctl_group_view.h"
 #include "ctl_json.h"
 #include "ctl_replicas.h"
 
-#define TABLE_COLS_MAX 8
+#define TABLE_COLS_MAX 9            /* kafka-consumer-groups --describe has 9 */
 #define TABLE_CELL_MAX 512          /* bytes per cell; longer lists end in "..." */
 #define TABLE_GAP "  "
 
@@ -426,4 +427,240 @@ int ctl_print_broker_list(FILE *out, const Cairn__ListBrokersResponse *r, bool j
     ctl_json_end_object(&j);
     fputc('\n', out);
     return 0;
+}
+
+/* ---- consumer groups ------------------------------------------------------------ */
+
+static const char *or_dash(const char *s)
+{
+    return s && s[0] ? s : "-";
+}
+
+int ctl_print_group_list(FILE *out, const ctl_group_list_t *l, bool json)
+{
+    if (json) {
+        ctl_json_t j;
+        ctl_json_init(&j, out);
+        ctl_json_begin_object(&j);
+        ctl_json_key(&j, "groups");
+        ctl_json_begin_array(&j);
+        for (size_t i = 0; i < l->n_groups; i++) {
+            const ctl_group_entry_t *e = &l->groups[i];
+            ctl_json_begin_object(&j);
+            ctl_json_kv_string(&j, "group", e->group_id);
+            ctl_json_kv_string(&j, "state", e->state);
+            ctl_json_kv_string(&j, "protocol_type", e->protocol_type);
+            ctl_json_kv_int(&j, "coordinator", e->coordinator);
+            ctl_json_end_object(&j);
+        }
+        ctl_json_end_array(&j);
+        ctl_json_end_object(&j);
+        fputc('\n', out);
+        return 0;
+    }
+    if (l->n_groups == 0) {
+        fputs("No consumer groups.\n", out);
+        return 0;
+    }
+    table_t t;
+    table_init(&t, 4);
+    table_row(&t, (const char *const[]){ "GROUP", "STATE", "PROTOCOL-TYPE", "COORDINATOR" });
+    for (size_t i = 0; i < l->n_groups; i++) {
+        const ctl_group_entry_t *e = &l->groups[i];
+        char id[16];
+        snprintf(id, sizeof id, "%" PRId32, e->coordinator);
+        table_row(&t, (const char *const[]){ e->group_id, e->state, or_dash(e->protocol_type),
+                                             id });
+    }
+    return table_print(&t, out, "");
+}
+
+static void json_known_int(ctl_json_t *j, const char *key, bool known, int64_t v)
+{
+    ctl_json_key(j, key);
+    if (known)
+        ctl_json_int(j, v);
+    else
+        ctl_json_null(j);
+}
+
+/* key: s, or null for NULL or "". */
+static void json_optional_string(ctl_json_t *j, const char *key, const char *s)
+{
+    ctl_json_key(j, key);
+    if (s && s[0])
+        ctl_json_string(j, s);
+    else
+        ctl_json_null(j);
+}
+
+static void json_group_member(ctl_json_t *j, const Cairn__GroupMemberDescription *m)
+{
+    ctl_json_begin_object(j);
+    ctl_json_kv_string(j, "member_id", m->member_id);
+    json_optional_string(j, "group_instance_id", m->group_instance_id);
+    ctl_json_kv_string(j, "client_id", m->client_id);
+    ctl_json_kv_string(j, "host", m->client_host);
+    ctl_json_key(j, "assignments");
+    ctl_json_begin_array(j);
+    for (size_t k = 0; k < m->n_assigned; k++) {
+        ctl_json_begin_object(j);
+        ctl_json_kv_string(j, "topic", m->assigned[k]->topic);
+        json_int_array(j, "partitions", m->assigned[k]->partitions, m->assigned[k]->n_partitions);
+        ctl_json_end_object(j);
+    }
+    ctl_json_end_array(j);
+    ctl_json_end_object(j);
+}
+
+static void json_group_offset(ctl_json_t *j, const ctl_group_row_t *r)
+{
+    int64_t committed = 0, lag = 0;
+    bool has_committed = ctl_group_row_committed(r, &committed);
+    bool has_lag = ctl_group_row_lag(r, &lag);
+    ctl_json_begin_object(j);
+    ctl_json_kv_string(j, "topic", r->topic);
+    ctl_json_kv_int(j, "partition", r->partition);
+    json_known_int(j, "committed_offset", has_committed, committed);
+    json_known_int(j, "log_end_offset", r->has_log_end, r->log_end_offset);
+    json_known_int(j, "lag", has_lag, lag);
+    json_optional_string(j, "member_id", r->member ? r->member->member_id : NULL);
+    ctl_json_kv_string(j, "metadata", r->offset ? r->offset->metadata : "");
+    ctl_json_end_object(j);
+}
+
+static void json_group(FILE *out, const Cairn__DescribeGroupResponse *g, int32_t coordinator,
+                       const ctl_group_rows_t *rows)
+{
+    ctl_json_t j;
+    ctl_json_init(&j, out);
+    ctl_json_begin_object(&j);
+    ctl_json_kv_string(&j, "group", g->group_id);
+    ctl_json_kv_string(&j, "state", g->state);
+    ctl_json_kv_string(&j, "protocol_type", g->protocol_type);
+    ctl_json_kv_string(&j, "protocol", g->protocol);
+    ctl_json_kv_int(&j, "generation", g->generation);
+    ctl_json_kv_int(&j, "coordinator", coordinator);
+    json_optional_string(&j, "leader", g->leader);
+    ctl_json_key(&j, "members");
+    ctl_json_begin_array(&j);
+    for (size_t i = 0; i < g->n_members; i++)
+        json_group_member(&j, g->members[i]);
+    ctl_json_end_array(&j);
+    ctl_json_key(&j, "offsets");
+    ctl_json_begin_array(&j);
+    for (size_t i = 0; i < rows->n_rows; i++)
+        if (rows->rows[i].topic)
+            json_group_offset(&j, &rows->rows[i]);
+    ctl_json_end_array(&j);
+    ctl_json_end_object(&j);
+    fputc('\n', out);
+}
+
+static void print_group_header(FILE *out, const Cairn__DescribeGroupResponse *g,
+                               int32_t coordinator)
+{
+    fprintf(out, "Group: %s\tState: %s\tProtocolType: %s\tProtocol: %s\tGeneration: %" PRId32
+            "\tCoordinator: %" PRId32 "\tMembers: %zu\n", g->group_id, g->state,
+            or_dash(g->protocol_type), or_dash(g->protocol), g->generation, coordinator,
+            g->n_members);
+}
+
+/* A cell: v, or "-" when unknown. */
+static const char *num_cell(char *buf, size_t len, bool known, int64_t v)
+{
+    if (!known)
+        return "-";
+    snprintf(buf, len, "%" PRId64, v);
+    return buf;
+}
+
+static void table_group_row(table_t *t, const char *group, const ctl_group_row_t *r)
+{
+    char part[16], cur[24], leo[24], lag[24];
+    int64_t committed = 0, l = 0;
+    bool has_committed = ctl_group_row_committed(r, &committed);
+    bool has_lag = ctl_group_row_lag(r, &l);
+    const Cairn__GroupMemberDescription *m = r->member;
+    table_row(t, (const char *const[]){
+        group, r->topic ? r->topic : "-",
+        num_cell(part, sizeof part, r->topic != NULL, r->partition),
+        num_cell(cur, sizeof cur, has_committed, committed),
+        num_cell(leo, sizeof leo, r->topic && r->has_log_end, r->log_end_offset),
+        num_cell(lag, sizeof lag, has_lag, l),
+        m ? or_dash(m->member_id) : "-", m ? or_dash(m->client_host) : "-",
+        m ? or_dash(m->client_id) : "-" });
+}
+
+/* "orders(0,1),payments(2)" as kafka-consumer-groups --members --verbose
+ * shows it; a list too long for the cell ends in "...". */
+static void format_assignment(char *buf, size_t len, const Cairn__GroupMemberDescription *m)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < m->n_assigned; k++) {
+        char ids[TABLE_CELL_MAX];
+        const Cairn__GroupTopicPartitions *tp = m->assigned[k];
+        format_ids(ids, sizeof ids, tp->partitions, tp->n_partitions);
+        int w = snprintf(buf + used, len - used, "%s%s(%s)", k ? "," : "", tp->topic, ids);
+        if (w < 0 || (size_t)w >= len - used) {
+            snprintf(buf + (len > 4 ? len - 4 : 0), len > 4 ? 4 : len, "...");
+            return;
+        }
+        used += (size_t)w;
+    }
+}
+
+static int print_group_members(FILE *out, const Cairn__DescribeGroupResponse *g)
+{
+    if (g->n_members == 0) {
+        fputs("No active members.\n", out);
+        return 0;
+    }
+    table_t t;
+    table_init(&t, 6);
+    table_row(&t, (const char *const[]){ "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID",
+                                         "#PARTITIONS", "ASSIGNMENT" });
+    for (size_t i = 0; i < g->n_members; i++) {
+        const Cairn__GroupMemberDescription *m = g->members[i];
+        size_t n = 0;
+        for (size_t k = 0; k < m->n_assigned; k++)
+            n += m->assigned[k]->n_partitions;
+        char count[24], assignment[TABLE_CELL_MAX];
+        snprintf(count, sizeof count, "%zu", n);
+        format_assignment(assignment, sizeof assignment, m);
+        table_row(&t, (const char *const[]){ or_dash(m->member_id), or_dash(m->group_instance_id),
+                                             or_dash(m->client_host), or_dash(m->client_id),
+                                             count, or_dash(assignment) });
+    }
+    return table_print(&t, out, "");
+}
+
+int ctl_print_group(FILE *out, const Cairn__DescribeGroupResponse *g, int32_t coordinator,
+                    const ctl_group_rows_t *rows, bool json)
+{
+    if (json) {
+        json_group(out, g, coordinator, rows);
+        return 0;
+    }
+    print_group_header(out, g, coordinator);
+    fputc('\n', out);
+    int rc = 0;
+    bool any_partition = false;
+    for (size_t i = 0; i < rows->n_rows; i++)
+        any_partition |= rows->rows[i].topic != NULL;
+    if (any_partition) {
+        table_t t;
+        table_init(&t, 9);
+        table_row(&t, (const char *const[]){ "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
+                                             "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST",
+                                             "CLIENT-ID" });
+        for (size_t i = 0; i < rows->n_rows; i++)
+            table_group_row(&t, g->group_id, &rows->rows[i]);
+        rc = table_print(&t, out, "");
+    } else {
+        fputs("No committed offsets and no assigned partitions.\n", out);
+    }
+    fputc('\n', out);
+    return print_group_members(out, g) | rc;
 }

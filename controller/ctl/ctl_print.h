@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #include "admin.pb-c.h"
+#include "ctl_group_view.h"
+#include "group.pb-c.h"
 #include "replication.pb-c.h"
 
 /* Each writes one response to out (borrowed); the response is borrowed.
@@ -28,5 +30,17 @@ int ctl_print_topic_replicas(FILE *out, const Cairn__TopicDescription *whole,
                              const Cairn__TopicDescription *shown,
                              const Cairn__PartitionReplicaState *const *states, bool json);
 int ctl_print_broker_list(FILE *out, const Cairn__ListBrokersResponse *r, bool json);
+/* 'group list': GROUP, STATE, PROTOCOL-TYPE, COORDINATOR per group of l
+ * (finished: see ctl_group_list_finish), or {"groups": [{"group", "state",
+ * "protocol_type", "coordinator"}]}. */
+int ctl_print_group_list(FILE *out, const ctl_group_list_t *l, bool json);
+/* 'group describe': g as answered by broker coordinator, with rows (built
+ * from g, log end offsets filled in where known). The table is
+ * kafka-consumer-groups --describe's (GROUP TOPIC PARTITION CURRENT-OFFSET
+ * LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID, "-" for what is unknown
+ * or absent) after a "Key: value" line for the group, then the members
+ * with their assignments. JSON: see docs/operations.md. */
+int ctl_print_group(FILE *out, const Cairn__DescribeGroupResponse *g, int32_t coordinator,
+                    const ctl_group_rows_t *rows, bool json);
 
 #endif

@@ -1,0 +1,457 @@
+/* The coordinator's records in __consumer_offsets, in Kafka's formats (the
+ * key's int16 version tells them apart): OffsetCommitKey v1 /
+ * OffsetCommitValue v3 for a committed offset, GroupMetadataKey v2 /
+ * GroupMetadataValue v3 for a group's generation, members and assignment;
+ * a null value deletes. Writes go through the partition's leader log like
+ * an acks=all produce and count once the high watermark passes them; a
+ * new coordinator replays the log to rebuild its groups. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "cairn_assert.h"
+#include "batch.h"
+#include "batch_build.h"
+#include "broker.h"
+#include "group.h"
+#include "kafka_error.h"
+#include "kafka_messages.h"
+#include "leader.h"
+#include "log.h"
+#include "replicas.h"
+
+#define KEY_OFFSET_V0 0
+#define KEY_OFFSET_V1 1
+#define KEY_GROUP_V2 2
+#define VALUE_OFFSET_VERSION 3
+#define VALUE_GROUP_VERSION 3
+#define DECODE_ARENA_BYTES (64u << 10)
+
+/* ---- writing --------------------------------------------------------------------- */
+
+typedef struct store_write {
+    group_coord_t *gc;
+    store_done_fn fn;
+    void *arg;
+    bool for_group;                    /* group metadata: Kafka maps errors differently */
+    bool answered;
+    replica_t *replica;
+    struct event *timer;
+} store_write_t;
+
+/* Kafka's GroupMetadataManager error mapping. */
+static int16_t map_error(int16_t err, bool for_group)
+{
+    switch (err) {
+    case KAFKA_ERR_NONE:
+        return KAFKA_ERR_NONE;
+    case KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION:
+    case KAFKA_ERR_NOT_ENOUGH_REPLICAS:
+    case KAFKA_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+        return KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
+    case KAFKA_ERR_NOT_LEADER_OR_FOLLOWER:
+    case KAFKA_ERR_KAFKA_STORAGE_ERROR:
+    case KAFKA_ERR_FENCED_LEADER_EPOCH:
+        return KAFKA_ERR_NOT_COORDINATOR;
+    case KAFKA_ERR_MESSAGE_TOO_LARGE:
+        return for_group ? KAFKA_ERR_UNKNOWN_SERVER_ERROR : KAFKA_ERR_INVALID_COMMIT_OFFSET_SIZE;
+    case KAFKA_ERR_REQUEST_TIMED_OUT:
+        return for_group ? KAFKA_ERR_REBALANCE_IN_PROGRESS : KAFKA_ERR_REQUEST_TIMED_OUT;
+    default:
+        return err;
+    }
+}
+
+static void answer(store_write_t *w, int16_t err)
+{
+    if (w->answered)
+        return;
+    w->answered = true;
+    if (w->timer)
+        evtimer_del(w->timer);
+    w->fn(w->arg, map_error(err, w->for_group));
+}
+
+static void write_free(store_write_t *w)
+{
+    if (w->timer)
+        event_free(w->timer);
+    free(w);
+}
+
+static void on_write_committed(void *arg, int16_t kafka_error)
+{
+    store_write_t *w = arg;
+    replica_t *r = w->replica;
+    if (kafka_error == KAFKA_ERR_NONE && (int64_t)r->isr_size < r->min_insync_replicas)
+        kafka_error = KAFKA_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+    answer(w, kafka_error);
+    write_free(w);
+}
+
+static void on_write_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    answer(arg, KAFKA_ERR_REQUEST_TIMED_OUT);   /* freed when the waiter fires */
+}
+
+/* Appends one batch of recs to part's log and waits for the high
+ * watermark. fn may run before this returns. */
+static int append(group_coord_t *gc, int32_t part, const batch_build_record_t *recs, size_t n,
+                  bool for_group, store_done_fn fn, void *arg)
+{
+    store_write_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return -1;
+    *w = (store_write_t){ .gc = gc, .fn = fn, .arg = arg, .for_group = for_group };
+    replica_t *r = coord_leader_replica(gc, part);
+    if (!r) {
+        answer(w, KAFKA_ERR_NOT_LEADER_OR_FOLLOWER);
+        write_free(w);
+        return 0;
+    }
+    if ((int64_t)r->isr_size < r->min_insync_replicas) {
+        answer(w, KAFKA_ERR_NOT_ENOUGH_REPLICAS);
+        write_free(w);
+        return 0;
+    }
+    size_t len = 0;
+    uint8_t *batch = batch_build(recs, n, coord_now_ms(), (size_t)r->max_message_bytes, &len);
+    if (!batch) {
+        bool too_large = batch_build_bytes(recs, n) > (size_t)r->max_message_bytes;
+        free(w);
+        if (!too_large)
+            return -1;
+        fn(arg, map_error(KAFKA_ERR_MESSAGE_TOO_LARGE, for_group));
+        return 0;
+    }
+    plog_append_info_t info;
+    int rc = plog_append(r->log, batch, len, r->leader_epoch, &info);
+    free(batch);
+    if (rc != 0) {
+        answer(w, KAFKA_ERR_KAFKA_STORAGE_ERROR);
+        write_free(w);
+        return 0;
+    }
+    replica_leader_appended(r);
+    w->replica = r;
+    int64_t timeout = gc->b->cfg->offsets_commit_timeout_ms;
+    w->timer = evtimer_new(gc->b->base, on_write_timeout, w);
+    rc = replica_leader_when_committed(r, info.last_offset + 1, on_write_committed, w);
+    if (rc != 0) {
+        answer(w, rc > 0 ? KAFKA_ERR_NONE : KAFKA_ERR_COORDINATOR_NOT_AVAILABLE);
+        write_free(w);
+        return 0;
+    }
+    if (w->timer) {
+        struct timeval tv = { (time_t)(timeout / 1000), (suseconds_t)(timeout % 1000) * 1000 };
+        evtimer_add(w->timer, &tv);
+    }
+    return 0;
+}
+
+/* Keys and values are encoded one after another into one buffer; spans
+ * are (offset, length) into it until it is made contiguous. */
+typedef struct span {
+    size_t off;
+    int32_t len;                       /* -1: null */
+} span_t;
+
+static span_t span_begin(kafka_wr_t *wr)
+{
+    return (span_t){ kafka_wr_length(wr), 0 };
+}
+
+static void span_end(kafka_wr_t *wr, span_t *s)
+{
+    s->len = (int32_t)(kafka_wr_length(wr) - s->off);
+}
+
+static void put_offset_key(kafka_wr_t *wr, const char *group, const char *topic,
+                           int32_t partition)
+{
+    kafka_OffsetCommitKey_t k;
+    kafka_OffsetCommitKey_init(&k);
+    k.group = (char *)group;
+    k.topic = (char *)topic;
+    k.partition = partition;
+    kafka_wr_int16(wr, KEY_OFFSET_V1);
+    kafka_OffsetCommitKey_encode(wr, KEY_OFFSET_V1, &k);
+}
+
+static void put_offset_value(kafka_wr_t *wr, const store_offset_t *o)
+{
+    kafka_OffsetCommitValue_t v;
+    kafka_OffsetCommitValue_init(&v);
+    v.offset = o->offset;
+    v.leaderEpoch = o->leader_epoch;
+    v.metadata = (char *)(o->metadata ? o->metadata : "");
+    v.commitTimestamp = o->commit_timestamp_ms;
+    kafka_wr_int16(wr, VALUE_OFFSET_VERSION);
+    kafka_OffsetCommitValue_encode(wr, VALUE_OFFSET_VERSION, &v);
+}
+
+static void put_group_key(kafka_wr_t *wr, const char *group)
+{
+    kafka_GroupMetadataKey_t k;
+    kafka_GroupMetadataKey_init(&k);
+    k.group = (char *)group;
+    kafka_wr_int16(wr, KEY_GROUP_V2);
+    kafka_GroupMetadataKey_encode(wr, KEY_GROUP_V2, &k);
+}
+
+static int put_group_value(kafka_wr_t *wr, const group_t *g)
+{
+    kafka_GroupMetadataValue_t v;
+    kafka_GroupMetadataValue_init(&v);
+    v.protocolType = g->protocol_type ? g->protocol_type : "";
+    v.generation = g->generation;
+    v.protocol = g->protocol;
+    v.leader = g->leader_id;
+    v.currentStateTimestamp = coord_now_ms();
+    kafka_GroupMetadataValue_MemberMetadata_t *ms =
+        calloc(g->n_members ? g->n_members : 1, sizeof *ms);
+    if (!ms)
+        return -1;
+    for (size_t i = 0; i < g->n_members; i++) {
+        group_member_view_t mv;
+        group_member_view_fill(g, g->members[i], NULL, &mv);
+        const group_member_t *m = g->members[i];
+        kafka_GroupMetadataValue_MemberMetadata_init(&ms[i]);
+        ms[i].memberId = m->member_id;
+        ms[i].groupInstanceId = m->instance_id;
+        ms[i].clientId = m->client_id;
+        ms[i].clientHost = m->client_host;
+        ms[i].rebalanceTimeout = m->rebalance_timeout_ms;
+        ms[i].sessionTimeout = m->session_timeout_ms;
+        ms[i].subscription.data = (uint8_t *)mv.metadata;
+        ms[i].subscription.len = (int32_t)mv.metadata_len;
+        ms[i].assignment.data = m->assignment;
+        ms[i].assignment.len = (int32_t)m->assignment_len;
+    }
+    v.members = ms;
+    v.members_count = (int32_t)g->n_members;
+    kafka_wr_int16(wr, VALUE_GROUP_VERSION);
+    kafka_GroupMetadataValue_encode(wr, VALUE_GROUP_VERSION, &v);
+    free(ms);
+    return 0;
+}
+
+/* Makes the spans into records over the encoded bytes and appends them. */
+static int append_spans(group_t *g, struct evbuffer *buf, const span_t *keys,
+                        const span_t *values, size_t n, bool for_group, store_done_fn fn,
+                        void *arg)
+{
+    size_t total = evbuffer_get_length(buf);
+    const uint8_t *base = total ? evbuffer_pullup(buf, (ev_ssize_t)total) : NULL;
+    if (total && !base)
+        return -1;
+    batch_build_record_t *recs = calloc(n, sizeof *recs);
+    if (!recs)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        recs[i].key = base + keys[i].off;
+        recs[i].key_len = keys[i].len;
+        recs[i].value = values[i].len >= 0 ? base + values[i].off : NULL;
+        recs[i].value_len = values[i].len;
+    }
+    int rc = append(g->gc, g->part, recs, n, for_group, fn, arg);
+    free(recs);
+    return rc;
+}
+
+int store_group(group_t *g, bool tombstone, store_done_fn fn, void *arg)
+{
+    size_t n = 1 + (tombstone ? g->n_offsets : 0);
+    struct evbuffer *buf = evbuffer_new();
+    span_t *keys = calloc(n, sizeof *keys), *values = calloc(n, sizeof *values);
+    int rc = -1;
+    if (!buf || !keys || !values)
+        goto out;
+    kafka_wr_t wr;
+    kafka_wr_init(&wr, buf);
+    keys[0] = span_begin(&wr);
+    put_group_key(&wr, g->id);
+    span_end(&wr, &keys[0]);
+    values[0] = (span_t){ 0, -1 };
+    if (!tombstone) {
+        values[0] = span_begin(&wr);
+        if (put_group_value(&wr, g) != 0) {
+            kafka_wr_finish(&wr);
+            goto out;
+        }
+        span_end(&wr, &values[0]);
+    }
+    for (size_t i = 1; i < n; i++) {
+        const group_offset_t *o = &g->offsets[i - 1];
+        keys[i] = span_begin(&wr);
+        put_offset_key(&wr, g->id, o->topic, o->partition);
+        span_end(&wr, &keys[i]);
+        values[i] = (span_t){ 0, -1 };
+    }
+    if (kafka_wr_finish(&wr) != 0)
+        goto out;
+    rc = append_spans(g, buf, keys, values, n, true, fn, arg);
+out:
+    free(keys);
+    free(values);
+    if (buf)
+        evbuffer_free(buf);
+    return rc;
+}
+
+int store_offsets(group_t *g, const store_offset_t *offs, size_t n, store_done_fn fn, void *arg)
+{
+    CAIRN_ASSERT(n > 0);
+    struct evbuffer *buf = evbuffer_new();
+    span_t *keys = calloc(n, sizeof *keys), *values = calloc(n, sizeof *values);
+    int rc = -1;
+    if (!buf || !keys || !values)
+        goto out;
+    kafka_wr_t wr;
+    kafka_wr_init(&wr, buf);
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = span_begin(&wr);
+        put_offset_key(&wr, g->id, offs[i].topic, offs[i].partition);
+        span_end(&wr, &keys[i]);
+        values[i] = (span_t){ 0, -1 };
+        if (offs[i].offset >= 0) {
+            values[i] = span_begin(&wr);
+            put_offset_value(&wr, &offs[i]);
+            span_end(&wr, &values[i]);
+        }
+    }
+    if (kafka_wr_finish(&wr) != 0)
+        goto out;
+    rc = append_spans(g, buf, keys, values, n, false, fn, arg);
+out:
+    free(keys);
+    free(values);
+    if (buf)
+        evbuffer_free(buf);
+    return rc;
+}
+
+/* ---- replay ---------------------------------------------------------------------- */
+
+static group_t *group_for(group_coord_t *gc, int32_t part, const char *id)
+{
+    group_t *g = coord_group_find(gc, id);
+    return g ? g : coord_group_add(gc, id, part);
+}
+
+static void replay_offset(group_coord_t *gc, int32_t part, kafka_rd_t *key, int16_t kv,
+                          const uint8_t *value, int32_t value_len, kafka_arena_t *a)
+{
+    kafka_OffsetCommitKey_t k;
+    if (kafka_OffsetCommitKey_decode(key, kv, a, &k) != 0)
+        return;
+    if (!value) {
+        group_t *g = coord_group_find(gc, k.group);
+        if (g)
+            (void)group_offset_set(g, k.topic, k.partition, -1, -1, NULL, 0);
+        return;
+    }
+    kafka_rd_t rd;
+    kafka_rd_init(&rd, value, (size_t)value_len);
+    int16_t vv = kafka_rd_int16(&rd);
+    kafka_OffsetCommitValue_t v;
+    if (rd.failed || vv < 0 || vv > VALUE_OFFSET_VERSION ||
+        kafka_OffsetCommitValue_decode(&rd, vv, a, &v) != 0 || v.offset < 0)
+        return;
+    group_t *g = group_for(gc, part, k.group);
+    if (g)
+        (void)group_offset_set(g, k.topic, k.partition, v.offset, v.leaderEpoch, v.metadata,
+                               v.commitTimestamp);
+}
+
+static void apply_group_value(group_t *g, const kafka_GroupMetadataValue_t *v)
+{
+    group_members_clear(g);
+    free(g->protocol_type);
+    free(g->protocol);
+    free(g->leader_id);
+    g->protocol_type = v->protocolType && v->protocolType[0] ? strdup(v->protocolType) : NULL;
+    g->protocol = v->protocol ? strdup(v->protocol) : NULL;
+    g->leader_id = v->leader ? strdup(v->leader) : NULL;
+    g->generation = v->generation;
+    for (int32_t i = 0; i < v->members_count; i++) {
+        const kafka_GroupMetadataValue_MemberMetadata_t *m = &v->members[i];
+        group_member_restore(g, m->memberId, m->groupInstanceId, m->clientId, m->clientHost,
+                             m->sessionTimeout, m->rebalanceTimeout, m->subscription.data,
+                             m->subscription.len > 0 ? (size_t)m->subscription.len : 0,
+                             m->assignment.data,
+                             m->assignment.len > 0 ? (size_t)m->assignment.len : 0);
+    }
+    g->state = g->n_members > 0 ? GROUP_STABLE : GROUP_EMPTY;
+    g->state_since_ms = v->currentStateTimestamp > 0 ? v->currentStateTimestamp : coord_now_ms();
+}
+
+static void replay_group(group_coord_t *gc, int32_t part, kafka_rd_t *key, const uint8_t *value,
+                         int32_t value_len, kafka_arena_t *a)
+{
+    kafka_GroupMetadataKey_t k;
+    if (kafka_GroupMetadataKey_decode(key, KEY_GROUP_V2, a, &k) != 0)
+        return;
+    if (!value) {
+        group_t *g = coord_group_find(gc, k.group);
+        if (g)
+            coord_group_remove(gc, g, KAFKA_ERR_NONE);
+        return;
+    }
+    kafka_rd_t rd;
+    kafka_rd_init(&rd, value, (size_t)value_len);
+    int16_t vv = kafka_rd_int16(&rd);
+    kafka_GroupMetadataValue_t v;
+    if (rd.failed || vv < 0 || vv > VALUE_GROUP_VERSION ||
+        kafka_GroupMetadataValue_decode(&rd, vv, a, &v) != 0)
+        return;
+    group_t *g = group_for(gc, part, k.group);
+    if (g)
+        apply_group_value(g, &v);
+}
+
+static void replay_record(group_coord_t *gc, int32_t part, const batch_record_t *rec)
+{
+    if (!rec->key || rec->key_len < 2)
+        return;
+    kafka_rd_t key;
+    kafka_rd_init(&key, rec->key, (size_t)rec->key_len);
+    int16_t kv = kafka_rd_int16(&key);
+    kafka_arena_t a;
+    kafka_arena_init(&a, DECODE_ARENA_BYTES + 4 * (size_t)(rec->key_len +
+                                                           (rec->value_len > 0 ? rec->value_len : 0)));
+    const uint8_t *value = rec->value_len >= 0 ? rec->value : NULL;
+    if (kv == KEY_OFFSET_V0 || kv == KEY_OFFSET_V1)
+        replay_offset(gc, part, &key, kv, value, rec->value_len, &a);
+    else if (kv == KEY_GROUP_V2)
+        replay_group(gc, part, &key, value, rec->value_len, &a);
+    kafka_arena_free(&a);
+}
+
+void store_replay(group_coord_t *gc, int32_t part, const uint8_t *buf, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        size_t total = batch_total_bytes(buf + off, len - off);
+        if (total == 0 || total > len - off)
+            break;
+        batch_header_t h;
+        batch_header_decode(buf + off, total, &h);
+        bool plain = (h.attributes & BATCH_ATTR_CODEC_MASK) == BATCH_CODEC_NONE &&
+                     !(h.attributes & BATCH_ATTR_CONTROL);
+        if (plain) {
+            batch_iter_t it;
+            batch_record_t rec;
+            batch_iter_init(&it, buf + off, total);
+            while (batch_iter_next(&it, &rec) == 1)
+                replay_record(gc, part, &rec);
+        } else {
+            LOG_WARN("group", "%s-%d: skipped a batch at offset %" PRId64 " (attributes 0x%x)",
+                     GROUP_OFFSETS_TOPIC, part, h.base_offset, h.attributes);
+        }
+        off += total;
+    }
+}
