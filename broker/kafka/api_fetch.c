@@ -134,10 +134,11 @@ static pass_t fetch_pass(fetch_t *f)
 static void unpark(fetch_t *f)
 {
     broker_t *b = f->call->b;
+    /* The MaxWaitMs timer keeps running: a wake-up that finds too little
+     * parks again, and the timer still bounds the whole wait. Only the
+     * answer removes it. */
     for (size_t i = 0; i < f->n_parts; i++)
         replica_unwatch(&f->parts[i].watch);
-    if (f->timer)
-        evtimer_del(f->timer);
     if (!f->parked)
         return;
     if (f->prev)
