@@ -151,8 +151,8 @@ def produce_v3(topic, partition, records_bytes, acks=-1, timeout_ms=10000):
             + kbytes(records_bytes))
 
 
-def fetch_v4(topic, partition, offset, max_bytes=1 << 20, max_wait_ms=0):
-    return (struct.pack(">iiiib", -1, max_wait_ms, 1, max_bytes, 0) + struct.pack(">i", 1)
+def fetch_v4(topic, partition, offset, max_bytes=1 << 20, max_wait_ms=0, min_bytes=1):
+    return (struct.pack(">iiiib", -1, max_wait_ms, min_bytes, max_bytes, 0) + struct.pack(">i", 1)
             + kstring(topic) + struct.pack(">i", 1)
             + struct.pack(">iqi", partition, offset, max_bytes))
 
@@ -264,3 +264,55 @@ def fetch_all(conn, topic, partition, start=0, end=None):
             got = True
         if offset >= limit or not got:
             return out
+
+
+# ---- consumer groups: coordinator lookup and committed offsets ----------------
+def java_string_hash(s: str) -> int:
+    """Java's String.hashCode (UTF-16 code units), as a signed 32-bit int."""
+    h = 0
+    data = s.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def group_partition(group: str, n: int) -> int:
+    """The __consumer_offsets partition of a group, as Kafka picks it:
+    Utils.abs(group.hashCode()) % n (abs(Integer.MIN_VALUE) is 0 there)."""
+    h = java_string_hash(group)
+    return (0 if h == -(1 << 31) else abs(h)) % n
+
+
+def find_coordinator_v0(conn, group):
+    """FindCoordinator v0: (error_code, node_id, host, port)."""
+    r = conn.request(10, 0, kstring(group))
+    err, node = struct.unpack_from(">hi", r)
+    hl, = struct.unpack_from(">h", r, 6)
+    host = r[8:8 + max(hl, 0)].decode()
+    port, = struct.unpack_from(">i", r, 8 + max(hl, 0))
+    return err, node, host, port
+
+
+def offset_fetch_v1(conn, group, topic, partitions):
+    """OffsetFetch v1 for one topic: {partition: (offset, metadata, error_code)}."""
+    body = (kstring(group) + struct.pack(">i", 1) + kstring(topic)
+            + struct.pack(">i", len(partitions))
+            + b"".join(struct.pack(">i", p) for p in partitions))
+    r = conn.request(9, 1, body)
+    out, pos = {}, 0
+    nt, = struct.unpack_from(">i", r, pos)
+    pos += 4
+    for _ in range(max(nt, 0)):
+        tl, = struct.unpack_from(">h", r, pos)
+        pos += 2 + tl
+        np_, = struct.unpack_from(">i", r, pos)
+        pos += 4
+        for _ in range(max(np_, 0)):
+            p, off, ml = struct.unpack_from(">iqh", r, pos)
+            pos += 14
+            meta = None if ml < 0 else r[pos:pos + ml].decode(errors="replace")
+            pos += max(ml, 0)
+            err, = struct.unpack_from(">h", r, pos)
+            pos += 2
+            out[p] = (off, meta, err)
+    return out

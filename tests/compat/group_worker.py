@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""A consumer-group member for the group tests, run as its own process so
+that a test can SIGKILL it: a confluent-kafka (librdkafka) consumer that
+subscribes to one topic, processes each batch (prints it) and then commits
+what it processed with a synchronous commit (enable.auto.commit=false).
+
+Child side (python3 group_worker.py --bootstrap B --group G --topic T --name N):
+one JSON object per line on stdout, flushed at once, each with "w" (name)
+and "t" (time.time()):
+  {"ev": "start"}                                   after subscribe()
+  {"ev": "assign", "parts": [p, ...]}               rebalance callback
+  {"ev": "revoke", "parts": [p, ...]}
+  {"ev": "recs", "recs": [[p, offset, value], ...]} a processed batch (--quiet:
+  {"ev": "batch", "n": N, "hi": {p: last offset + 1}}  counts only)
+  {"ev": "commit", "ok": bool, "offsets": [[p, next offset], ...], "err": text}
+  {"ev": "error", "err": text}                      a consumer error event
+  {"ev": "gate"}                                    --gate: the file appeared, resumed
+  {"ev": "closed"}                                  after close() (SIGTERM)
+A batch is printed before its commit is sent, so whatever a commit covers
+was reported first, even if the process is killed right after.
+
+Parent side: Worker starts one and collects its events on a reader thread;
+Group holds several and answers the questions the tests ask (current
+assignments, consumed offsets, commits)."""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# ---- child -------------------------------------------------------------------
+
+def child_main(argv):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bootstrap", required=True)
+    ap.add_argument("--group", required=True)
+    ap.add_argument("--topic", required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--session-timeout-ms", type=int, default=6000)
+    ap.add_argument("--heartbeat-ms", type=int, default=1000)
+    ap.add_argument("--max-poll-interval-ms", type=int, default=30000)
+    ap.add_argument("--batch", type=int, default=500, help="records per consume() and commit")
+    ap.add_argument("--reset", default="earliest")
+    ap.add_argument("--commit", choices=("sync", "none"), default="sync")
+    ap.add_argument("--quiet", action="store_true", help="print batch counts, not records")
+    ap.add_argument("--gate", help="keep assigned partitions paused until this file exists")
+    ap.add_argument("-X", action="append", default=[], help="librdkafka key=value")
+    a = ap.parse_args(argv)
+
+    import confluent_kafka as ck
+
+    def emit(ev, **kw):
+        kw.update(ev=ev, w=a.name, t=time.time())
+        sys.stdout.write(json.dumps(kw) + "\n")
+        sys.stdout.flush()
+
+    stop = [False]
+
+    def on_term(signum, frame):
+        stop[0] = True
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+
+    conf = {
+        "bootstrap.servers": a.bootstrap,
+        "group.id": a.group,
+        "client.id": a.name,
+        "enable.auto.commit": False,
+        "auto.offset.reset": a.reset,
+        "session.timeout.ms": a.session_timeout_ms,
+        "heartbeat.interval.ms": a.heartbeat_ms,
+        "max.poll.interval.ms": a.max_poll_interval_ms,
+        "topic.metadata.refresh.interval.ms": 2000,
+        "enable.partition.eof": False,
+    }
+    for kv in a.X:
+        k, v = kv.split("=", 1)
+        conf[k] = v
+    c = ck.Consumer(conf)
+    pending = {}             # partition -> next offset processed but not committed
+
+    def commit(offsets):
+        """Synchronous commit of {partition: next offset}; True on success."""
+        if not offsets or a.commit == "none":
+            return True
+        tps = [ck.TopicPartition(a.topic, p, o) for p, o in sorted(offsets.items())]
+        try:
+            res = c.commit(offsets=tps, asynchronous=False)
+            bad = [f"{tp.partition}: {tp.error}" for tp in (res or []) if tp.error]
+            ok = not bad
+            err = "; ".join(bad)
+        except ck.KafkaException as e:
+            ok, err = False, str(e.args[0])
+        emit("commit", ok=ok, offsets=sorted(offsets.items()), err=err)
+        return ok
+
+    gate_open = [a.gate is None]
+
+    def on_assign(consumer, parts):
+        if not gate_open[0]:
+            consumer.assign(parts)
+            consumer.pause(parts)
+        emit("assign", parts=sorted(tp.partition for tp in parts))
+
+    def on_revoke(consumer, parts):
+        # Still a member of the old generation here: commit what is left.
+        mine = {tp.partition for tp in parts}
+        left = {p: o for p, o in pending.items() if p in mine}
+        if left and commit(left):
+            for p in left:
+                pending.pop(p, None)
+        for p in mine:
+            pending.pop(p, None)
+        emit("revoke", parts=sorted(mine))
+
+    c.subscribe([a.topic], on_assign=on_assign, on_revoke=on_revoke)
+    emit("start")
+    try:
+        while not stop[0]:
+            if not gate_open[0] and os.path.exists(a.gate):
+                gate_open[0] = True
+                c.resume(c.assignment())
+                emit("gate")
+            msgs = c.consume(num_messages=a.batch, timeout=0.2)
+            if not msgs:
+                continue
+            recs, done, n = [], {}, 0
+            for m in msgs:
+                if m.error():
+                    emit("error", err=str(m.error()))
+                    continue
+                n += 1
+                done[m.partition()] = m.offset() + 1
+                if not a.quiet:
+                    v = m.value()
+                    recs.append([m.partition(), m.offset(),
+                                 v.decode(errors="replace") if v is not None else None])
+            if not n:
+                continue
+            if a.quiet:
+                emit("batch", n=n, hi=done)
+            else:
+                emit("recs", recs=recs)
+            pending.update(done)
+            if commit(dict(pending)):
+                pending.clear()
+    finally:
+        c.close()
+        emit("closed")
+
+
+# ---- parent ------------------------------------------------------------------
+
+class Worker:
+    """One group_worker.py process and the events it printed."""
+
+    def __init__(self, name, bootstrap, group, topic, extra_args=(), python=None):
+        self.name = name
+        self.lock = threading.Lock()
+        self.events = []
+        self.assignment = set()
+        self.assign_count = 0
+        self.stderr_tail = []
+        cmd = [python or sys.executable, os.path.join(HERE, "group_worker.py"),
+               "--bootstrap", bootstrap, "--group", group, "--topic", topic,
+               "--name", name, *extra_args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, bufsize=1)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self.err_reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            with self.lock:
+                self.events.append(ev)
+                if ev["ev"] == "assign":
+                    self.assignment = set(ev["parts"])
+                    self.assign_count += 1
+                elif ev["ev"] == "revoke":
+                    self.assignment = set()
+
+    def _read_err(self):
+        for line in self.proc.stderr:
+            with self.lock:
+                self.stderr_tail = (self.stderr_tail + [line.rstrip()])[-20:]
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def current(self):
+        with self.lock:
+            return set(self.assignment)
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.events)
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+        self.reader.join(10)
+
+    def stop(self, timeout_s=60):
+        """SIGTERM: the worker closes its consumer (revoke, LeaveGroup)."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise RuntimeError(f"worker {self.name} did not exit {timeout_s}s after SIGTERM")
+        self.reader.join(10)
+
+    def closed_cleanly(self):
+        return any(e["ev"] == "closed" for e in self.snapshot())
+
+    def describe(self):
+        with self.lock:
+            return (f"{self.name} (pid {self.proc.pid}, "
+                    f"{'alive' if self.alive() else 'exit ' + str(self.proc.returncode)}, "
+                    f"assignment {sorted(self.assignment)}, {self.assign_count} assigns); "
+                    f"stderr tail: {self.stderr_tail[-5:]}")
+
+
+class Group:
+    """The workers of one group, old and new."""
+
+    def __init__(self, bootstrap, group, topic, extra_args=()):
+        self.bootstrap, self.group, self.topic = bootstrap, group, topic
+        self.extra_args = list(extra_args)
+        self.workers = []
+        self.seq = 0
+
+    def start(self, n=1, extra_args=()):
+        out = []
+        for _ in range(n):
+            self.seq += 1
+            w = Worker(f"w{self.seq}", self.bootstrap, self.group, self.topic,
+                       self.extra_args + list(extra_args))
+            self.workers.append(w)
+            out.append(w)
+        return out
+
+    def live(self):
+        return [w for w in self.workers if w.alive()]
+
+    def balanced(self, members, partitions, sizes):
+        """The current assignments when exactly `members` live workers hold
+        disjoint sets covering `partitions`, each of a size in `sizes`, and
+        every live worker holds some; else None."""
+        live = self.live()
+        if len(live) != members:
+            return None
+        cur = {w.name: w.current() for w in live}
+        union = set()
+        for s in cur.values():
+            if len(s) not in sizes or union & s:
+                return None
+            union |= s
+        return cur if union == set(partitions) else None
+
+    def wait_balanced(self, members, partitions, sizes, timeout_s, what, fail, settle_s=1.0):
+        """Waits until balanced() holds, and still holds settle_s later with
+        the same sets (rebalance events come through separate pipes)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            a = self.balanced(members, partitions, sizes)
+            if a:
+                time.sleep(settle_s)
+                if self.balanced(members, partitions, sizes) == a:
+                    return a
+            time.sleep(0.1)
+        fail(f"timed out after {timeout_s}s waiting for {what}: "
+             + "; ".join(w.describe() for w in self.workers))
+
+    def records(self):
+        """Every processed record of every worker: [(worker, partition, offset, value)]."""
+        out = []
+        for w in self.workers:
+            for e in w.snapshot():
+                if e["ev"] == "recs":
+                    out.extend((w.name, p, o, v) for p, o, v in e["recs"])
+        return out
+
+    def consumed(self):
+        """{partition: {offset: value}} over all workers."""
+        out = {}
+        for _, p, o, v in self.records():
+            out.setdefault(p, {})[o] = v
+        return out
+
+    def commits(self):
+        """[(t, worker, ok, {partition: offset}, err)] in each worker's order."""
+        out = []
+        for w in self.workers:
+            for e in w.snapshot():
+                if e["ev"] == "commit":
+                    out.append((e["t"], w.name, e["ok"], dict(e["offsets"]), e["err"]))
+        return out
+
+    def session_problems(self):
+        """Per worker: records only from partitions assigned to it at the time,
+        and offsets strictly increasing within one assignment."""
+        problems = []
+        for w in self.workers:
+            assigned, last = set(), {}
+            for e in w.snapshot():
+                if e["ev"] == "assign":
+                    assigned, last = set(e["parts"]), {}
+                elif e["ev"] == "revoke":
+                    assigned, last = set(), {}
+                elif e["ev"] == "recs":
+                    for p, o, _ in e["recs"]:
+                        if p not in assigned:
+                            problems.append(f"{w.name}: record {p}/{o} from a partition not "
+                                            f"assigned to it ({sorted(assigned)})")
+                        if p in last and o <= last[p]:
+                            problems.append(f"{w.name}: {p}/{o} after {p}/{last[p]} "
+                                            f"within one assignment (not increasing)")
+                        last[p] = o
+        return problems
+
+    def stop_all(self, timeout_s=60):
+        for w in self.live():
+            w.proc.send_signal(signal.SIGTERM)
+        for w in self.workers:
+            w.stop(timeout_s)
+
+    def kill_all(self):
+        for w in self.workers:
+            if w.alive():
+                w.proc.kill()
+                w.proc.wait(10)
+
+
+if __name__ == "__main__":
+    child_main(sys.argv[1:])

@@ -1,0 +1,392 @@
+"""Consumer groups with kafka-python 2.0.2 (JoinGroup v2, SyncGroup v1,
+Heartbeat v1, OffsetCommit v2, OffsetFetch v1, LeaveGroup v1) and with
+kcat's balanced consumer (kcat -G, librdkafka auto-commit).
+
+kafka-python: two KafkaConsumer members (group_id, enable_auto_commit
+false, commit() after each processed poll) split a 6-partition RF=3 topic
+3 + 3; a third joins (2 + 2 + 2); one closes (LeaveGroup) and the other two
+take its partitions; every record is consumed with its value, no offset is
+skipped, offsets increase within each assignment, and the committed offsets
+(KafkaAdminClient.list_consumer_group_offsets) reach the log ends. After a
+restart with more records, each partition resumes exactly at its committed
+offset. KafkaAdminClient.list_consumer_groups / describe_consumer_groups
+show the group: Stable, protocol type "consumer", its members and their
+decoded assignments covering every partition.
+
+kcat: two `kcat -G` members consume a 4-partition topic together until
+every record is read, stop on SIGTERM (commit on close), and the committed
+offsets equal the log ends; a later `kcat -G -c N` reads exactly the N
+records produced since, starting at the committed offsets."""
+import signal
+import subprocess
+import threading
+import time
+
+from compat import KCAT, Cluster, check, fail, log, wait_until
+from group_worker import Group
+
+import kafka as kp
+import kafka.errors as kerr
+from kafka.admin import KafkaAdminClient
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.structs import TopicPartition as KTP
+
+BROKER_CONFIG = {"group.initial.rebalance.delay.ms": 300, "offsets.topic.num.partitions": 6}
+KP_TOPIC, KP_GROUP, KP_PARTS = "kp-topic", "kp-group", list(range(6))
+KC_TOPIC, KC_GROUP, KC_PARTS = "kc-topic", "kc-group", list(range(4))
+N, MORE = 6000, 600
+
+
+class KPMember:
+    """A kafka-python KafkaConsumer on its own thread, reporting the same
+    events as group_worker.py so that group_worker.Group can judge it."""
+
+    def __init__(self, name, bootstrap, group, topic):
+        self.name, self.bootstrap, self.group, self.topic = name, bootstrap, group, topic
+        self.lock = threading.Lock()
+        self.events = []
+        self.assignment = set()
+        self.stopping = threading.Event()
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def emit(self, ev, **kw):
+        kw.update(ev=ev, w=self.name, t=time.time())
+        with self.lock:
+            self.events.append(kw)
+            if ev == "assign":
+                self.assignment = set(kw["parts"])
+            elif ev == "revoke":
+                self.assignment = set()
+
+    def _commit(self, c, offsets):
+        try:
+            c.commit()
+            self.emit("commit", ok=True, offsets=sorted(offsets.items()), err="")
+            return True
+        except kerr.KafkaError as e:     # CommitFailedError during a rebalance
+            self.emit("commit", ok=False, offsets=sorted(offsets.items()), err=repr(e))
+            return False
+
+    def _run(self):
+        member = self
+        pending = {}
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked):
+                mine = {tp.partition for tp in revoked}
+                left = {p: o for p, o in pending.items() if p in mine}
+                if left and member._commit(c, left):
+                    pending.clear()
+                member.emit("revoke", parts=sorted(mine))
+
+            def on_partitions_assigned(self, assigned):
+                member.emit("assign", parts=sorted(tp.partition for tp in assigned))
+
+        try:
+            c = kp.KafkaConsumer(bootstrap_servers=self.bootstrap.split(","),
+                                 group_id=self.group, client_id=self.name,
+                                 enable_auto_commit=False, auto_offset_reset="earliest",
+                                 session_timeout_ms=6000, heartbeat_interval_ms=1000,
+                                 max_poll_interval_ms=30000, max_poll_records=100)
+            c.subscribe([self.topic], listener=Listener())
+            self.emit("start")
+            while not self.stopping.is_set():
+                batch = c.poll(timeout_ms=200)
+                recs = [[r.partition, r.offset, r.value.decode()]
+                        for rs in batch.values() for r in rs]
+                if not recs:
+                    continue
+                self.emit("recs", recs=recs)
+                for p, o, _ in recs:
+                    pending[p] = o + 1
+                if self._commit(c, dict(pending)):
+                    pending.clear()
+            c.close()
+            self.emit("closed")
+        except Exception as e:  # noqa: BLE001  reported through describe()/check
+            self.error = e
+            self.emit("error", err=repr(e))
+
+    def alive(self):
+        return self.thread.is_alive()
+
+    def current(self):
+        with self.lock:
+            return set(self.assignment)
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.events)
+
+    def stop(self, timeout_s=60):
+        self.stopping.set()
+        self.thread.join(timeout_s)
+        check(not self.thread.is_alive(), f"{self.name} did not close within {timeout_s}s")
+        check(self.error is None, f"{self.name} failed: {self.error!r}")
+
+    def closed_cleanly(self):
+        return any(e["ev"] == "closed" for e in self.snapshot())
+
+    def describe(self):
+        return (f"{self.name} ({'alive' if self.alive() else 'stopped'}, assignment "
+                f"{sorted(self.current())}, error {self.error!r})")
+
+
+def produce(bootstrap, topic, parts, first, count):
+    """kafka-python producer: value b"v-%06d" % i to partition i % len(parts).
+    Returns [(partition, offset, value)]."""
+    p = kp.KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5)
+    futs = [p.send(topic, value=b"v-%06d" % i, partition=i % len(parts))
+            for i in range(first, first + count)]
+    p.flush(60)
+    out = []
+    for i, f in zip(range(first, first + count), futs):
+        m = f.get(timeout=60)
+        out.append((m.partition, m.offset, "v-%06d" % i))
+    p.close()
+    return out
+
+
+def ends_of(delivered, parts):
+    ends = {p: 0 for p in parts}
+    for p, o, _ in delivered:
+        ends[p] = max(ends[p], o + 1)
+    return ends
+
+
+def committed(admin, group, parts, topic):
+    """{partition: committed offset} from KafkaAdminClient (OffsetFetch v3);
+    -1 where there is none."""
+    try:
+        res = admin.list_consumer_group_offsets(group, partitions=[KTP(topic, p) for p in parts])
+    except kerr.KafkaError:
+        return None
+    return {p: res[KTP(topic, p)].offset if KTP(topic, p) in res else -1 for p in parts}
+
+
+def coverage(records, delivered, start, ends):
+    """None when every delivered record from start on was consumed with its
+    value and no offset start..end is missing; else a description."""
+    got = {}
+    for _, p, o, v in records:
+        got.setdefault(p, {})[o] = v
+    for p, o, v in delivered:
+        if o >= start.get(p, 0) and got.get(p, {}).get(o) != v:
+            return f"{p}/{o}: delivered {v!r}, consumed {got.get(p, {}).get(o)!r}"
+    for p, end in ends.items():
+        missing = [o for o in range(start.get(p, 0), end) if o not in got.get(p, {})]
+        if missing:
+            return f"partition {p}: offsets never consumed {missing[:10]}"
+    return None
+
+
+def add(g, names, bootstrap):
+    out = [KPMember(n, bootstrap, KP_GROUP, KP_TOPIC) for n in names]
+    g.workers.extend(out)
+    return out
+
+
+def describe_group(admin, group):
+    d = admin.describe_consumer_groups([group])
+    check(len(d) == 1, f"describe_consumer_groups: {d}")
+    return d[0]
+
+
+def kafka_python_part(c, admin):
+    c.create_topic(KP_TOPIC, partitions=len(KP_PARTS), rf=3)
+    c.wait_leaders(KP_TOPIC)
+    third = N // 3
+    delivered = produce(c.bootstrap, KP_TOPIC, KP_PARTS, 0, third)
+    log(f"kafka-python: produced {third} records")
+
+    g = Group(c.bootstrap, KP_GROUP, KP_TOPIC)
+    members = add(g, ["kp1", "kp2"], c.bootstrap)
+    try:
+        a = g.wait_balanced(2, KP_PARTS, {3}, 60, "two kafka-python members, 3 partitions each",
+                            fail)
+        log(f"two members: {a}")
+
+        info = wait_until(lambda: (lambda d: d if d.state == "Stable" and len(d.members) == 2
+                                   else None)(describe_group(admin, KP_GROUP)), 30,
+                          "describe_consumer_groups to show the group Stable with 2 members")
+        check(info.protocol_type == "consumer" and info.protocol in ("range", "roundrobin"),
+              f"protocol {info.protocol_type}/{info.protocol}")
+        parts = sorted(p for m in info.members for t, ps in m.member_assignment.assignment
+                       for p in ps if t == KP_TOPIC)
+        check(parts == KP_PARTS, f"described assignments cover {parts}")
+        check(sorted(m.client_id for m in info.members) == ["kp1", "kp2"],
+              f"described client ids {[m.client_id for m in info.members]}")
+        listed = admin.list_consumer_groups()
+        check((KP_GROUP, "consumer") in listed, f"list_consumer_groups: {listed}")
+        log(f"describe_consumer_groups: {info.state}, {info.protocol_type}/{info.protocol}, "
+            f"members {[m.client_id for m in info.members]}, assignments cover {parts}; "
+            f"list_consumer_groups lists it")
+
+        members += add(g, ["kp3"], c.bootstrap)
+        a = g.wait_balanced(3, KP_PARTS, {2}, 60, "three kafka-python members, 2 partitions each",
+                            fail)
+        log(f"a third member joined: {a}")
+        delivered += produce(c.bootstrap, KP_TOPIC, KP_PARTS, third, third)
+        members[0].stop()
+        a = g.wait_balanced(2, KP_PARTS, {3}, 60,
+                            f"{members[0].name}'s partitions moving to the other two after "
+                            "its LeaveGroup", fail)
+        log(f"{members[0].name} left; the other two: {a}")
+        delivered += produce(c.bootstrap, KP_TOPIC, KP_PARTS, 2 * third, N - 2 * third)
+        ends = ends_of(delivered, KP_PARTS)
+        log(f"produced {N} records in three steps (before the third member joined, before "
+            f"{members[0].name} left, after); log ends {ends}")
+
+        wait_until(lambda: coverage(g.records(), delivered, {}, ends) is None, 90,
+                   "kafka-python members to consume every record",
+                   on_timeout=lambda: log(coverage(g.records(), delivered, {}, ends)))
+        problems = g.session_problems()
+        check(not problems, "within-assignment order: " + "; ".join(problems[:10]))
+        cm = wait_until(lambda: (lambda x: x if x == ends else None)(
+            committed(admin, KP_GROUP, KP_PARTS, KP_TOPIC)), 60,
+            f"committed offsets to reach the log ends {ends}")
+        log(f"every record consumed, none skipped; committed == log ends {cm}")
+
+        for m in members[1:]:
+            m.stop()
+        check(all(m.closed_cleanly() for m in members), "a member did not close cleanly")
+        before = committed(admin, KP_GROUP, KP_PARTS, KP_TOPIC)
+        check(before == ends, f"committed after stopping: {before}, want {ends}")
+        more = produce(c.bootstrap, KP_TOPIC, KP_PARTS, N, MORE)
+        ends2 = ends_of(delivered + more, KP_PARTS)
+        new = add(g, ["kp4", "kp5"], c.bootstrap)
+        names = {m.name for m in new}
+        recs = lambda: [r for r in g.records() if r[0] in names]  # noqa: E731
+        wait_until(lambda: coverage(recs(), more, before, ends2) is None, 60,
+                   "restarted members to consume the new records",
+                   on_timeout=lambda: log(coverage(recs(), more, before, ends2)))
+        first = {}
+        for _, p, o, _ in recs():
+            first[p] = min(first.get(p, o), o)
+        check(first == before, f"first offsets after the restart {first}, committed {before}")
+        wait_until(lambda: committed(admin, KP_GROUP, KP_PARTS, KP_TOPIC) == ends2, 60,
+                   f"committed offsets to reach {ends2}")
+        for m in new:
+            m.stop()
+        log(f"restarted members resumed at the committed offsets {first}; committed {ends2}")
+    finally:
+        for m in g.workers:
+            m.stopping.set()
+
+
+class Kcat:
+    """One `kcat -G` member; collects (partition, offset, value) lines."""
+
+    def __init__(self, bootstrap, extra=()):
+        cmd = [KCAT, "-b", bootstrap, "-G", KC_GROUP, "-u", "-f", "%p %o %s\\n",
+               "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=1000",
+               "-X", "auto.offset.reset=earliest", "-X", "auto.commit.interval.ms=500",
+               *extra, KC_TOPIC]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, bufsize=1)
+        self.lock = threading.Lock()
+        self.recs = []
+        self.err = []
+        threading.Thread(target=self._out, daemon=True).start()
+        threading.Thread(target=self._err, daemon=True).start()
+
+    def _out(self):
+        for line in self.proc.stdout:
+            f = line.split()
+            if len(f) == 3:
+                with self.lock:
+                    self.recs.append(("kcat", int(f[0]), int(f[1]), f[2]))
+
+    def _err(self):
+        for line in self.proc.stderr:
+            with self.lock:
+                self.err = (self.err + [line.rstrip()])[-20:]
+
+    def records(self):
+        with self.lock:
+            return list(self.recs)
+
+    def assigned(self):
+        with self.lock:
+            return any("assigned:" in x for x in self.err)
+
+    def stop(self, timeout_s=60):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail(f"kcat -G did not exit {timeout_s}s after SIGTERM: {self.err[-5:]}")
+        return rc
+
+
+def kcat_part(c, admin):
+    c.create_topic(KC_TOPIC, partitions=len(KC_PARTS), rf=3)
+    c.wait_leaders(KC_TOPIC)
+    delivered = produce(c.bootstrap, KC_TOPIC, KC_PARTS, 0, 4000)
+    ends = ends_of(delivered, KC_PARTS)
+    ks = [Kcat(c.bootstrap), Kcat(c.bootstrap)]
+    try:
+        wait_until(lambda: all(k.assigned() for k in ks), 60,
+                   "both kcat -G members to get an assignment",
+                   on_timeout=lambda: log("; ".join(str(k.err[-3:]) for k in ks)))
+        all_recs = lambda: ks[0].records() + ks[1].records()  # noqa: E731
+        wait_until(lambda: coverage(all_recs(), delivered, {}, ends) is None, 90,
+                   "the two kcat members to consume every record",
+                   on_timeout=lambda: log(coverage(all_recs(), delivered, {}, ends)))
+        info = describe_group(admin, KC_GROUP)
+        check(info.protocol_type == "consumer" and len(info.members) == 2,
+              f"kcat group described as {info.state} {info.protocol_type} "
+              f"with {len(info.members)} members")
+        per = [sorted({r[1] for r in k.records()}) for k in ks]
+        log(f"two kcat -G members read every record (partitions read: {per}); group "
+            f"{info.state}, protocol {info.protocol}")
+        cm = wait_until(lambda: (lambda x: x if x == ends else None)(
+            committed(admin, KC_GROUP, KC_PARTS, KC_TOPIC)), 30,
+            f"kcat's auto-commits to reach the log ends {ends}")
+        rcs = [k.stop() for k in ks]           # one after the other
+        check(rcs == [0, 0], f"kcat exit codes {rcs}: {[k.err[-3:] for k in ks]}")
+        cm = committed(admin, KC_GROUP, KC_PARTS, KC_TOPIC)
+        check(cm == ends, f"kcat committed {cm} after stopping, log ends {ends}")
+        log(f"kcat auto-committed everything; members stopped (SIGTERM); committed == "
+            f"log ends {cm}")
+
+        more = produce(c.bootstrap, KC_TOPIC, KC_PARTS, 4000, 400)
+        ends2 = ends_of(delivered + more, KC_PARTS)
+        k = Kcat(c.bootstrap, ["-c", "400"])
+        try:
+            rc = k.proc.wait(90)
+        except subprocess.TimeoutExpired:
+            k.proc.kill()
+            fail(f"kcat -G -c 400 did not read 400 records in 90s "
+                 f"(read {len(k.records())}): {k.err[-5:]}")
+        time.sleep(0.2)                   # the reader thread drains the pipe
+        got = k.records()
+        check(rc == 0 and len(got) == 400, f"kcat -c 400: exit {rc}, {len(got)} records")
+        first = {}
+        for _, p, o, _ in got:
+            first[p] = min(first.get(p, o), o)
+        check(first == cm, f"kcat resumed at {first}, committed {cm}")
+        problem = coverage(got, more, cm, ends2)
+        check(problem is None, f"kcat after restart: {problem}")
+        cm2 = committed(admin, KC_GROUP, KC_PARTS, KC_TOPIC)
+        check(cm2 == ends2, f"kcat committed {cm2} after the second run, log ends {ends2}")
+        log(f"kcat -G -c 400 resumed at the committed offsets {first} and read exactly the "
+            f"400 new records; committed {cm2}")
+    finally:
+        for k in ks:
+            if k.proc.poll() is None:
+                k.proc.kill()
+
+
+with Cluster(name="groups-kp", broker_config=BROKER_CONFIG) as c:
+    c.up()
+    admin = wait_until(lambda: KafkaAdminClient(bootstrap_servers=c.bootstrap.split(",")), 30,
+                       "a KafkaAdminClient")
+    kafka_python_part(c, admin)
+    kcat_part(c, admin)
+    admin.close()
+    log("ok")
