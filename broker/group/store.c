@@ -240,98 +240,125 @@ static int put_group_value(kafka_wr_t *wr, const group_t *g)
     return 0;
 }
 
-/* Makes the spans into records over the encoded bytes and appends them. */
-static int append_spans(group_t *g, struct evbuffer *buf, const span_t *keys,
-                        const span_t *values, size_t n, bool for_group, store_done_fn fn,
-                        void *arg)
+/* Records being encoded: keys and values one after another in buf, each
+ * a span of it. */
+typedef struct records_enc {
+    struct evbuffer *buf;
+    kafka_wr_t wr;
+    span_t *keys, *values;
+    size_t n, cap;
+} records_enc_t;
+
+static int enc_init(records_enc_t *e, size_t cap)
 {
-    size_t total = evbuffer_get_length(buf);
-    const uint8_t *base = total ? evbuffer_pullup(buf, (ev_ssize_t)total) : NULL;
+    *e = (records_enc_t){ .cap = cap };
+    e->buf = evbuffer_new();
+    e->keys = calloc(cap, sizeof *e->keys);
+    e->values = calloc(cap, sizeof *e->values);
+    if (!e->buf || !e->keys || !e->values)
+        return -1;
+    kafka_wr_init(&e->wr, e->buf);
+    return 0;
+}
+
+static void enc_free(records_enc_t *e)
+{
+    free(e->keys);
+    free(e->values);
+    if (e->buf)
+        evbuffer_free(e->buf);
+}
+
+/* Starts record e->n: its key is written next. */
+static void enc_key_begin(records_enc_t *e)
+{
+    CAIRN_ASSERT(e->n < e->cap);
+    e->keys[e->n] = span_begin(&e->wr);
+}
+
+/* Ends the key; the value (if not a tombstone) is written next. */
+static void enc_key_end(records_enc_t *e, bool tombstone)
+{
+    span_end(&e->wr, &e->keys[e->n]);
+    e->values[e->n] = tombstone ? (span_t){ 0, -1 } : span_begin(&e->wr);
+}
+
+static void enc_record_end(records_enc_t *e)
+{
+    if (e->values[e->n].len >= 0)
+        span_end(&e->wr, &e->values[e->n]);
+    e->n++;
+}
+
+/* Makes the spans into records over the encoded bytes and appends them. */
+static int enc_append(records_enc_t *e, group_t *g, bool for_group, store_done_fn fn, void *arg)
+{
+    if (kafka_wr_finish(&e->wr) != 0)
+        return -1;
+    size_t total = evbuffer_get_length(e->buf);
+    const uint8_t *base = total ? evbuffer_pullup(e->buf, (ev_ssize_t)total) : NULL;
     if (total && !base)
         return -1;
-    batch_build_record_t *recs = calloc(n, sizeof *recs);
+    batch_build_record_t *recs = calloc(e->n, sizeof *recs);
     if (!recs)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        recs[i].key = base + keys[i].off;
-        recs[i].key_len = keys[i].len;
-        recs[i].value = values[i].len >= 0 ? base + values[i].off : NULL;
-        recs[i].value_len = values[i].len;
+    for (size_t i = 0; i < e->n; i++) {
+        recs[i].key = base + e->keys[i].off;
+        recs[i].key_len = e->keys[i].len;
+        recs[i].value = e->values[i].len >= 0 ? base + e->values[i].off : NULL;
+        recs[i].value_len = e->values[i].len;
     }
-    int rc = append(g->gc, g->part, recs, n, for_group, fn, arg);
+    int rc = append(g->gc, g->part, recs, e->n, for_group, fn, arg);
     free(recs);
     return rc;
 }
 
 int store_group(group_t *g, bool tombstone, store_done_fn fn, void *arg)
 {
-    size_t n = 1 + (tombstone ? g->n_offsets : 0);
-    struct evbuffer *buf = evbuffer_new();
-    span_t *keys = calloc(n, sizeof *keys), *values = calloc(n, sizeof *values);
+    records_enc_t e;
     int rc = -1;
-    if (!buf || !keys || !values)
+    if (enc_init(&e, 1 + (tombstone ? g->n_offsets : 0)) != 0)
         goto out;
-    kafka_wr_t wr;
-    kafka_wr_init(&wr, buf);
-    keys[0] = span_begin(&wr);
-    put_group_key(&wr, g->id);
-    span_end(&wr, &keys[0]);
-    values[0] = (span_t){ 0, -1 };
-    if (!tombstone) {
-        values[0] = span_begin(&wr);
-        if (put_group_value(&wr, g) != 0) {
-            kafka_wr_finish(&wr);
-            goto out;
-        }
-        span_end(&wr, &values[0]);
-    }
-    for (size_t i = 1; i < n; i++) {
-        const group_offset_t *o = &g->offsets[i - 1];
-        keys[i] = span_begin(&wr);
-        put_offset_key(&wr, g->id, o->topic, o->partition);
-        span_end(&wr, &keys[i]);
-        values[i] = (span_t){ 0, -1 };
-    }
-    if (kafka_wr_finish(&wr) != 0)
+    enc_key_begin(&e);
+    put_group_key(&e.wr, g->id);
+    enc_key_end(&e, tombstone);
+    if (!tombstone && put_group_value(&e.wr, g) != 0) {
+        (void)kafka_wr_finish(&e.wr);
         goto out;
-    rc = append_spans(g, buf, keys, values, n, true, fn, arg);
+    }
+    enc_record_end(&e);
+    for (size_t i = 0; tombstone && i < g->n_offsets; i++) {
+        const group_offset_t *o = &g->offsets[i];
+        enc_key_begin(&e);
+        put_offset_key(&e.wr, g->id, o->topic, o->partition);
+        enc_key_end(&e, true);
+        enc_record_end(&e);
+    }
+    rc = enc_append(&e, g, true, fn, arg);
 out:
-    free(keys);
-    free(values);
-    if (buf)
-        evbuffer_free(buf);
+    enc_free(&e);
     return rc;
 }
 
 int store_offsets(group_t *g, const store_offset_t *offs, size_t n, store_done_fn fn, void *arg)
 {
     CAIRN_ASSERT(n > 0);
-    struct evbuffer *buf = evbuffer_new();
-    span_t *keys = calloc(n, sizeof *keys), *values = calloc(n, sizeof *values);
+    records_enc_t e;
     int rc = -1;
-    if (!buf || !keys || !values)
+    if (enc_init(&e, n) != 0)
         goto out;
-    kafka_wr_t wr;
-    kafka_wr_init(&wr, buf);
     for (size_t i = 0; i < n; i++) {
-        keys[i] = span_begin(&wr);
-        put_offset_key(&wr, g->id, offs[i].topic, offs[i].partition);
-        span_end(&wr, &keys[i]);
-        values[i] = (span_t){ 0, -1 };
-        if (offs[i].offset >= 0) {
-            values[i] = span_begin(&wr);
-            put_offset_value(&wr, &offs[i]);
-            span_end(&wr, &values[i]);
-        }
+        bool tombstone = offs[i].offset < 0;
+        enc_key_begin(&e);
+        put_offset_key(&e.wr, g->id, offs[i].topic, offs[i].partition);
+        enc_key_end(&e, tombstone);
+        if (!tombstone)
+            put_offset_value(&e.wr, &offs[i]);
+        enc_record_end(&e);
     }
-    if (kafka_wr_finish(&wr) != 0)
-        goto out;
-    rc = append_spans(g, buf, keys, values, n, false, fn, arg);
+    rc = enc_append(&e, g, false, fn, arg);
 out:
-    free(keys);
-    free(values);
-    if (buf)
-        evbuffer_free(buf);
+    enc_free(&e);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "ctl_broker_client.h"
 #include "ctl_replicas.h"
 #include "errors.h"
 #include "rpc.h"
@@ -17,7 +18,6 @@
 
 #define CTL_LEADER_QUERY_MS_MAX 2000u   /* per leader, within --timeout */
 
-#define CTL_CONNECT_TIMEOUT_MS_MAX 1000u
 #define CTL_WHY_MAX 256
 #define CTL_PARTITION_LIST_MAX 200   /* bytes of partition numbers in a warning */
 
@@ -88,49 +88,18 @@ static size_t collect_leaders(const Cairn__TopicDescription *t,
     return n;
 }
 
-/* Splits "host:port" (host possibly bracketed). Returns 0 or -1. */
-static int split_address(const char *addr, char *host, size_t host_len, uint16_t *port)
-{
-    const char *colon = addr ? strrchr(addr, ':') : NULL;
-    if (!colon || colon == addr)
-        return -1;
-    char *end;
-    unsigned long p = strtoul(colon + 1, &end, 10);
-    if (*end != '\0' || p == 0 || p > 65535)
-        return -1;
-    size_t len = (size_t)(colon - addr);
-    if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
-        addr++;
-        len -= 2;
-    }
-    if (len == 0 || len >= host_len)
-        return -1;
-    memcpy(host, addr, len);
-    host[len] = '\0';
-    *port = (uint16_t)p;
-    return 0;
-}
-
 /* Sends lc's request; on failure lc ends at once with why set. */
 static void start_call(ctl_leader_call_t *lc, struct event_base *base, const char *topic,
                        uint32_t timeout_ms, size_t *n_pending)
 {
-    char host[CAIRN_HOST_MAX];
-    uint16_t port;
     if (!lc->broker) {
         set_why(lc, CAIRN_ERR_UNKNOWN, "not a registered broker");
         return;
     }
-    if (split_address(lc->broker->replication_address, host, sizeof host, &port) != 0) {
-        set_why(lc, CAIRN_ERR_UNKNOWN, "no replication address registered");
-        return;
-    }
-    rpc_client_opts_t opts = { .fail_fast = true };
-    opts.connect_timeout_ms = timeout_ms < CTL_CONNECT_TIMEOUT_MS_MAX ? timeout_ms
-                              : CTL_CONNECT_TIMEOUT_MS_MAX;
-    lc->client = rpc_client_new(base, host, port, &opts);
+    const char *why = NULL;
+    lc->client = ctl_broker_client(base, lc->broker->replication_address, timeout_ms, &why);
     if (!lc->client) {
-        set_why(lc, CAIRN_ERR_NOMEM, "cannot create a client");
+        set_why(lc, CAIRN_ERR_UNKNOWN, why);
         return;
     }
     Cairn__DescribeReplicasRequest req = CAIRN__DESCRIBE_REPLICAS_REQUEST__INIT;

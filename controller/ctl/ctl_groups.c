@@ -14,6 +14,7 @@
 
 #include "admin.pb-c.h"
 #include "config.h"
+#include "ctl_broker_client.h"
 #include "ctl_describe.h"
 #include "ctl_group_view.h"
 #include "ctl_print.h"
@@ -23,7 +24,6 @@
 #include "rpc.h"
 #include "timeutil.h"
 
-#define CTL_CONNECT_TIMEOUT_MS_MAX 1000u
 #define CTL_WHY_MAX 256            /* a broker call's failure */
 #define CTL_REASON_MAX 1024        /* a describe attempt's, which quotes it */
 
@@ -206,36 +206,14 @@ static const char *broker_address(const Cairn__BrokerStatus *b)
            ? b->replication_address : "-";
 }
 
-/* The broker's REPLICATION listener as host and port (IPv6 unbracketed). */
-static int split_address(const Cairn__BrokerStatus *b, char *host, size_t host_len, uint16_t *port)
-{
-    if (!b->replication_address ||
-        cairn_parse_hostport(b->replication_address, host, host_len, port) != 0)
-        return -1;
-    size_t len = strlen(host);
-    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
-        memmove(host, host + 1, len - 2);
-        host[len - 2] = '\0';
-    }
-    return host[0] ? 0 : -1;
-}
-
 /* Sends bc's request; on failure bc ends at once with why set. */
 static void start_broker_call(broker_call_t *bc, struct event_base *base, uint32_t type,
                               const ProtobufCMessage *req, uint32_t timeout_ms, size_t *n_pending)
 {
-    char host[CAIRN_HOST_MAX];
-    uint16_t port;
-    if (split_address(bc->broker, host, sizeof host, &port) != 0) {
-        set_why(bc, CAIRN_ERR_UNKNOWN, "no replication address registered");
-        return;
-    }
-    rpc_client_opts_t opts = { .fail_fast = true };
-    opts.connect_timeout_ms = timeout_ms < CTL_CONNECT_TIMEOUT_MS_MAX ? timeout_ms
-                              : CTL_CONNECT_TIMEOUT_MS_MAX;
-    bc->client = rpc_client_new(base, host, port, &opts);
+    const char *why = NULL;
+    bc->client = ctl_broker_client(base, bc->broker->replication_address, timeout_ms, &why);
     if (!bc->client) {
-        set_why(bc, CAIRN_ERR_NOMEM, "cannot create a client");
+        set_why(bc, CAIRN_ERR_UNKNOWN, why);
         return;
     }
     bc->base = base;
