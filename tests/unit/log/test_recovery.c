@@ -310,8 +310,14 @@ START_TEST(test_missing_or_corrupt_index_rebuilt)
 }
 END_TEST
 
-/* The writer: appends forever, reporting the durable offset after each
- * loop turn; with rising_epochs a new leader epoch every 8 batches. */
+/* Batches one writer appends at most: with 4 KiB segments each one keeps
+ * descriptors open, and a slow fsync (ASan, a loaded machine) can keep the
+ * kill waiting for seconds. */
+#define WRITER_MAX_BATCHES 4000
+
+/* The writer: appends (up to WRITER_MAX_BATCHES, then only waits for its
+ * fsyncs), reporting the durable offset after each loop turn; with
+ * rising_epochs a new leader epoch every 8 batches. */
 static _Noreturn void writer(int report_fd, bool rising_epochs)
 {
     tlog_env_t e = env;
@@ -325,11 +331,16 @@ static _Noreturn void writer(int report_fd, bool rising_epochs)
     uint8_t buf[8192];
     int32_t first_epoch = plog_latest_epoch(l) > 7 ? plog_latest_epoch(l) : 7;
     for (int i = 0;; i++) {
-        size_t len = tlog_batch(buf, sizeof buf, 1 + i % 4, i, (size_t)(i % 300));
-        plog_append_info_t info;
-        if (plog_append(l, buf, len, rising_epochs ? first_epoch + i / 8 : 7, &info) != 0)
-            _exit(4);
-        event_base_loop(e.base, EVLOOP_NONBLOCK);
+        if (i >= WRITER_MAX_BATCHES) {
+            usleep(1000);
+            event_base_loop(e.base, EVLOOP_NONBLOCK);
+        } else {
+            size_t len = tlog_batch(buf, sizeof buf, 1 + i % 4, i, (size_t)(i % 300));
+            plog_append_info_t info;
+            if (plog_append(l, buf, len, rising_epochs ? first_epoch + i / 8 : 7, &info) != 0)
+                _exit(4);
+            event_base_loop(e.base, EVLOOP_NONBLOCK);
+        }
         int64_t d = plog_durable_offset(l);
         if (write(report_fd, &d, sizeof d) != sizeof d)
             _exit(5);
