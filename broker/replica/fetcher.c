@@ -41,6 +41,8 @@ struct fetcher {
     size_t durable_waits;              /* fsyncs whose progress it will report */
     bool dead;                         /* dropped: freed once nothing refers to it */
     bool closing;                      /* inside fetcher_free: ignore callbacks */
+    fetcher_t *dying_prev, *dying_next; /* on set->dying while dead but referred to */
+    bool on_dying;
 };
 
 struct fetchers {
@@ -51,6 +53,7 @@ struct fetchers {
     uint32_t self;
     fetcher_t *f[FETCHERS_MAX];
     size_t n;
+    fetcher_t *dying;                  /* dropped fetchers a call or fsync still holds */
 };
 
 static void fetch_send(fetcher_t *f);
@@ -66,8 +69,23 @@ static void asked_clear(fetcher_t *f)
     f->n_asked = 0;
 }
 
+static void dying_unlink(fetcher_t *f)
+{
+    if (!f->on_dying)
+        return;
+    if (f->dying_prev)
+        f->dying_prev->dying_next = f->dying_next;
+    else
+        f->set->dying = f->dying_next;
+    if (f->dying_next)
+        f->dying_next->dying_prev = f->dying_prev;
+    f->dying_prev = f->dying_next = NULL;
+    f->on_dying = false;
+}
+
 static void fetcher_free(fetcher_t *f)
 {
+    dying_unlink(f);
     f->closing = true;                  /* rpc_client_free cancels the call in flight */
     rpc_client_free(f->client);
     asked_clear(f);
@@ -84,8 +102,16 @@ static void fetcher_release(fetcher_t *f)
         evtimer_del(f->retry_ev);
         f->retry_pending = false;
     }
-    if (!f->in_flight && f->durable_waits == 0)
+    if (!f->in_flight && f->durable_waits == 0) {
         fetcher_free(f);
+    } else if (f->set && !f->on_dying) {
+        /* Kept so that fetchers_free can still end its call. */
+        f->dying_next = f->set->dying;
+        if (f->dying_next)
+            f->dying_next->dying_prev = f;
+        f->set->dying = f;
+        f->on_dying = true;
+    }
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
@@ -462,6 +488,21 @@ void fetchers_free(fetchers_t *fs)
      * runs its waiter; the call in flight is cancelled now. */
     while (fs->n > 0) {
         fetcher_t *f = fs->f[--fs->n];
+        if (f->in_flight) {
+            f->closing = true;
+            rpc_client_free(f->client);
+            f->client = NULL;
+            f->closing = false;
+            f->in_flight = false;
+        }
+        fetcher_release(f);
+    }
+    /* Dropped fetchers: end their calls now; one still waiting for an
+     * fsync is freed by that waiter when the logs close. */
+    while (fs->dying) {
+        fetcher_t *f = fs->dying;
+        dying_unlink(f);
+        f->set = NULL;
         if (f->in_flight) {
             f->closing = true;
             rpc_client_free(f->client);
