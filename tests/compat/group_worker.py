@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A consumer-group member for the group tests, run as its own process so
-that a test can SIGKILL it: a confluent-kafka (librdkafka) consumer that
+that a test can SIGKILL it: a confluent-kafka (librdkafka) consumer — or
+with --client kafka-python a kafka-python KafkaConsumer — that
 subscribes to one topic, processes each batch (prints it) and then commits
 what it processed with a synchronous commit (enable.auto.commit=false).
 
@@ -51,7 +52,11 @@ def child_main(argv):
     ap.add_argument("--quiet", action="store_true", help="print batch counts, not records")
     ap.add_argument("--gate", help="keep assigned partitions paused until this file exists")
     ap.add_argument("-X", action="append", default=[], help="librdkafka key=value")
+    ap.add_argument("--client", choices=("confluent", "kafka-python"), default="confluent")
     a = ap.parse_args(argv)
+    if a.client == "kafka-python":
+        kafka_python_child(a)
+        return
 
     import confluent_kafka as ck
 
@@ -141,6 +146,86 @@ def child_main(argv):
                     v = m.value()
                     recs.append([m.partition(), m.offset(),
                                  v.decode(errors="replace") if v is not None else None])
+            if not n:
+                continue
+            if a.quiet:
+                emit("batch", n=n, hi=done)
+            else:
+                emit("recs", recs=recs)
+            pending.update(done)
+            if commit(dict(pending)):
+                pending.clear()
+    finally:
+        c.close()
+        emit("closed")
+
+
+def kafka_python_child(a):
+    """The same member with kafka-python's KafkaConsumer (JoinGroup v2,
+    SyncGroup/Heartbeat v1, OffsetCommit v2), printing the same events."""
+    import kafka as kp
+    from kafka.consumer.subscription_state import ConsumerRebalanceListener
+    from kafka.structs import OffsetAndMetadata, TopicPartition
+
+    def emit(ev, **kw):
+        kw.update(ev=ev, w=a.name, t=time.time())
+        sys.stdout.write(json.dumps(kw) + "\n")
+        sys.stdout.flush()
+
+    stop = [False]
+
+    def on_term(signum, frame):
+        stop[0] = True
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    c = kp.KafkaConsumer(bootstrap_servers=a.bootstrap.split(","), group_id=a.group,
+                         client_id=a.name, enable_auto_commit=False,
+                         auto_offset_reset=a.reset, session_timeout_ms=a.session_timeout_ms,
+                         heartbeat_interval_ms=a.heartbeat_ms,
+                         max_poll_interval_ms=a.max_poll_interval_ms,
+                         metadata_max_age_ms=2000)
+    pending = {}
+
+    def commit(offsets):
+        if not offsets or a.commit == "none":
+            return True
+        try:
+            c.commit({TopicPartition(a.topic, p): OffsetAndMetadata(o, "")
+                      for p, o in offsets.items()})
+            ok, err = True, ""
+        except Exception as e:  # noqa: BLE001 - any failure is reported as such
+            ok, err = False, f"{type(e).__name__}: {e}"
+        emit("commit", ok=ok, offsets=sorted(offsets.items()), err=err)
+        return ok
+
+    class Listener(ConsumerRebalanceListener):
+        def on_partitions_revoked(self, revoked):
+            mine = {tp.partition for tp in revoked}
+            left = {p: o for p, o in pending.items() if p in mine}
+            if left and commit(left):
+                for p in left:
+                    pending.pop(p, None)
+            for p in mine:
+                pending.pop(p, None)
+            emit("revoke", parts=sorted(mine))
+
+        def on_partitions_assigned(self, assigned):
+            emit("assign", parts=sorted(tp.partition for tp in assigned))
+
+    c.subscribe([a.topic], listener=Listener())
+    emit("start")
+    try:
+        while not stop[0]:
+            got = c.poll(timeout_ms=200, max_records=a.batch)
+            recs, done, n = [], {}, 0
+            for tp, msgs in got.items():
+                for m in msgs:
+                    n += 1
+                    done[tp.partition] = m.offset + 1
+                    if not a.quiet:
+                        recs.append([tp.partition, m.offset,
+                                     m.value.decode(errors="replace")
+                                     if m.value is not None else None])
             if not n:
                 continue
             if a.quiet:

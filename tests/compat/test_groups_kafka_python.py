@@ -13,6 +13,12 @@ offset. KafkaAdminClient.list_consumer_groups / describe_consumer_groups
 show the group: Stable, protocol type "consumer", its members and their
 decoded assignments covering every partition.
 
+kafka-python, SIGKILL: three KafkaConsumer processes (group_worker.py
+--client kafka-python) share a 6-partition topic two partitions each; one
+is SIGKILLed while records are produced, and the two survivors take its
+partitions within the session timeout plus a rebalance; every record is
+consumed, none skipped, and the committed offsets reach the log ends.
+
 kcat: two `kcat -G` members consume a 4-partition topic together until
 every record is read, stop on SIGTERM (commit on close), and the committed
 offsets equal the log ends; a later `kcat -G -c N` reads exactly the N
@@ -382,11 +388,47 @@ def kcat_part(c, admin):
                 k.proc.kill()
 
 
+KK_TOPIC, KK_GROUP, KK_PARTS = "kk-topic", "kk-group", list(range(6))
+
+
+def kafka_python_kill_part(c, admin):
+    c.create_topic(KK_TOPIC, partitions=len(KK_PARTS), rf=3)
+    c.wait_leaders(KK_TOPIC)
+    g = Group(c.bootstrap, KK_GROUP, KK_TOPIC, ["--client", "kafka-python", "--batch", "200"])
+    try:
+        g.start(3)
+        a = g.wait_balanced(3, KK_PARTS, {2}, 90, "three kafka-python members, two partitions "
+                            "each", fail)
+        log(f"kafka-python processes: three members, two partitions each: {a}")
+        delivered = produce(c.bootstrap, KK_TOPIC, KK_PARTS, 0, N // 2)
+        victim = max(g.live(), key=lambda w: (len(w.current()), w.name))
+        lost = sorted(victim.current())
+        victim.kill()
+        log(f"SIGKILLed kafka-python member {victim.name} (held {lost})")
+        delivered += produce(c.bootstrap, KK_TOPIC, KK_PARTS, N // 2, N // 2)
+        a = g.wait_balanced(2, KK_PARTS, {3}, 90, f"the partitions {lost} of the SIGKILLed "
+                            "member moving to the two survivors", fail)
+        log(f"survivors hold every partition: {a}")
+        ends = ends_of(delivered, KK_PARTS)
+        wait_until(lambda: coverage(g.records(), delivered, {}, ends) is None, 90,
+                   "the group to consume every record",
+                   on_timeout=lambda: log(coverage(g.records(), delivered, {}, ends)))
+        problems = g.session_problems()
+        check(not problems, "within-assignment order: " + "; ".join(problems[:10]))
+        wait_until(lambda: committed(admin, KK_GROUP, KK_PARTS, KK_TOPIC) == ends, 60,
+                   f"committed offsets to reach the log ends {ends}")
+        log(f"all {len(delivered)} records consumed, none skipped; committed == {ends}")
+        g.stop_all()
+    finally:
+        g.kill_all()
+
+
 with Cluster(name="groups-kp", broker_config=BROKER_CONFIG) as c:
     c.up()
     admin = wait_until(lambda: KafkaAdminClient(bootstrap_servers=c.bootstrap.split(",")), 30,
                        "a KafkaAdminClient")
     kafka_python_part(c, admin)
+    kafka_python_kill_part(c, admin)
     kcat_part(c, admin)
     admin.close()
     log("ok")
