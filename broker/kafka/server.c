@@ -29,6 +29,7 @@ struct kafka_conn {
     kafka_request_t *tail;
     size_t inflight;
     bool reading;
+    bool in_read;                  /* on_read is dispatching: it frees a closed conn */
     void *user;
     void (*user_free)(void *);
     struct kafka_conn *prev, *next;
@@ -88,7 +89,7 @@ static void request_free(kafka_request_t *r)
 /* Frees a closed connection whose requests are all done. */
 static void conn_maybe_free(kafka_conn_t *c)
 {
-    if (c->bev)
+    if (c->bev || c->in_read)
         return;
     while (c->head && c->head->done) {
         kafka_request_t *r = c->head;
@@ -215,11 +216,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
     kafka_conn_t *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
+    /* A handler may close the connection (a malformed request) and answer
+     * at once: c stays allocated until the loop is done with it. */
+    c->in_read = true;
     while (c->bev && c->reading) {
         kafka_request_t *r = NULL;
-        int rc = conn_take_frame(c, in, &r);
-        if (rc <= 0)
-            return;
+        if (conn_take_frame(c, in, &r) <= 0)
+            break;
         if (c->tail)
             c->tail->next = r;
         else
@@ -229,6 +232,8 @@ static void on_read(struct bufferevent *bev, void *arg)
         conn_update_reading(c);
         c->srv->dispatch(c->srv->ctx, r);
     }
+    c->in_read = false;
+    conn_maybe_free(c);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)

@@ -146,6 +146,11 @@ class Cluster:
 
     def down(self):
         self.script("down", check_rc=False)
+        reports = self.sanitizer_reports()
+        if reports:
+            self.keep = True
+            fail("sanitizer reports in the cluster's logs (an ASan/UBSan build found a "
+                 "memory or undefined-behaviour error):\n" + "\n".join(reports))
         if not self.keep:
             shutil.rmtree(self.home, ignore_errors=True)
         else:
@@ -177,6 +182,26 @@ class Cluster:
 
     def log_path(self, role, node_id):
         return os.path.join(self.node_dir(role, node_id), "server.log")
+
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ")
+
+    def sanitizer_reports(self, context=25):
+        """Excerpts of every sanitizer report in the processes' logs (only
+        sanitizer builds print them; a stopped process prints its leaks)."""
+        out = []
+        for role in ("controller", "broker"):
+            for i in range(1, self.nodes + 1):
+                path = self.log_path(role, i)
+                if not os.path.exists(path):
+                    continue
+                with open(path, errors="replace") as f:
+                    lines = f.readlines()
+                for k, line in enumerate(lines):
+                    if any(m in line for m in self.SANITIZER_MARKS):
+                        out.append(f"--- {role}-{i} ({path}) ---\n" +
+                                   "".join(lines[k:k + context]))
+                        break
+        return out
 
     def logs_tail(self, lines=15):
         out = []
