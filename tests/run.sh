@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds Cairn and runs every test suite: unit, sim, integration, compat
-# (real Kafka clients) and chaos (faults under load) in the normal build,
-# unit and sim again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# (real Kafka clients) and chaos (faults under load) in the normal build;
+# unit, sim, integration and the consumer-group compat tests again under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
 # Exits non-zero on any failure.
 #   tests/run.sh            bounded run (CI)
 #   tests/run.sh --long     more simulation seeds, longer fuzzing, longer chaos runs
@@ -60,6 +61,16 @@ run_suite "$ASAN_BUILD" sim
 run_suite "$BUILD" integration
 run_suite "$BUILD" compat
 run_suite "$BUILD" chaos
+
+# The cluster tests again with ASan+UBSan processes: every integration test
+# and the consumer-group tests with real clients. The harness fails a test
+# whose processes printed a sanitizer report (leaks included, at SIGTERM).
+run_suite "$ASAN_BUILD" integration
+echo "== compat, consumer groups ($ASAN_BUILD)"
+if ! meson test -C "$ASAN_BUILD" --no-rebuild --print-errorlogs \
+        groups_confluent groups_kafka_python group_static group_cli; then
+    status=1
+fi
 
 # libFuzzer with ASan+UBSan: the Kafka request decoder and the record batch
 # validator, each for a bounded time from its seed corpus.
