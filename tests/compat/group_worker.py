@@ -56,21 +56,73 @@ def child_main(argv):
     a = ap.parse_args(argv)
     if a.client == "kafka-python":
         kafka_python_child(a)
-        return
+    else:
+        confluent_child(a)
 
-    import confluent_kafka as ck
 
-    def emit(ev, **kw):
-        kw.update(ev=ev, w=a.name, t=time.time())
+class Member:
+    """What both clients' members share: the event lines, the stop flag
+    (SIGTERM), and the offsets processed but not yet committed. commit_fn
+    commits {partition: next offset} and returns (ok, error text)."""
+
+    def __init__(self, a, commit_fn):
+        self.a = a
+        self.commit_fn = commit_fn
+        self.stop = False
+        self.pending = {}
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGINT, self._on_term)
+
+    def _on_term(self, signum, frame):
+        self.stop = True
+
+    def emit(self, ev, **kw):
+        kw.update(ev=ev, w=self.a.name, t=time.time())
         sys.stdout.write(json.dumps(kw) + "\n")
         sys.stdout.flush()
 
-    stop = [False]
+    def commit(self, offsets):
+        """Synchronous commit; True on success (or with --commit none)."""
+        if not offsets or self.a.commit == "none":
+            return True
+        ok, err = self.commit_fn(offsets)
+        self.emit("commit", ok=ok, offsets=sorted(offsets.items()), err=err)
+        return ok
 
-    def on_term(signum, frame):
-        stop[0] = True
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
+    def revoked(self, parts):
+        """Still a member of the old generation: commit what is left of parts."""
+        mine = set(parts)
+        left = {p: o for p, o in self.pending.items() if p in mine}
+        if left and self.commit(left):
+            for p in left:
+                self.pending.pop(p, None)
+        for p in mine:
+            self.pending.pop(p, None)
+        self.emit("revoke", parts=sorted(mine))
+
+    def processed(self, recs):
+        """A batch [(partition, offset, value)] was processed: print it, then
+        commit it — so whatever a commit covers was reported first."""
+        if not recs:
+            return
+        done = {}
+        for p, o, _ in recs:
+            done[p] = o + 1
+        if self.a.quiet:
+            self.emit("batch", n=len(recs), hi=done)
+        else:
+            self.emit("recs", recs=[list(r) for r in recs])
+        self.pending.update(done)
+        if self.commit(dict(self.pending)):
+            self.pending.clear()
+
+
+def text(v):
+    return v.decode(errors="replace") if v is not None else None
+
+
+def confluent_child(a):
+    import confluent_kafka as ck
 
     conf = {
         "bootstrap.servers": a.bootstrap,
@@ -88,76 +140,46 @@ def child_main(argv):
         k, v = kv.split("=", 1)
         conf[k] = v
     c = ck.Consumer(conf)
-    pending = {}             # partition -> next offset processed but not committed
 
     def commit(offsets):
-        """Synchronous commit of {partition: next offset}; True on success."""
-        if not offsets or a.commit == "none":
-            return True
         tps = [ck.TopicPartition(a.topic, p, o) for p, o in sorted(offsets.items())]
         try:
             res = c.commit(offsets=tps, asynchronous=False)
             bad = [f"{tp.partition}: {tp.error}" for tp in (res or []) if tp.error]
-            ok = not bad
-            err = "; ".join(bad)
+            return not bad, "; ".join(bad)
         except ck.KafkaException as e:
-            ok, err = False, str(e.args[0])
-        emit("commit", ok=ok, offsets=sorted(offsets.items()), err=err)
-        return ok
+            return False, str(e.args[0])
 
+    m = Member(a, commit)
     gate_open = [a.gate is None]
 
     def on_assign(consumer, parts):
         if not gate_open[0]:
             consumer.assign(parts)
             consumer.pause(parts)
-        emit("assign", parts=sorted(tp.partition for tp in parts))
+        m.emit("assign", parts=sorted(tp.partition for tp in parts))
 
     def on_revoke(consumer, parts):
-        # Still a member of the old generation here: commit what is left.
-        mine = {tp.partition for tp in parts}
-        left = {p: o for p, o in pending.items() if p in mine}
-        if left and commit(left):
-            for p in left:
-                pending.pop(p, None)
-        for p in mine:
-            pending.pop(p, None)
-        emit("revoke", parts=sorted(mine))
+        m.revoked(tp.partition for tp in parts)
 
     c.subscribe([a.topic], on_assign=on_assign, on_revoke=on_revoke)
-    emit("start")
+    m.emit("start")
     try:
-        while not stop[0]:
+        while not m.stop:
             if not gate_open[0] and os.path.exists(a.gate):
                 gate_open[0] = True
                 c.resume(c.assignment())
-                emit("gate")
-            msgs = c.consume(num_messages=a.batch, timeout=0.2)
-            if not msgs:
-                continue
-            recs, done, n = [], {}, 0
-            for m in msgs:
-                if m.error():
-                    emit("error", err=str(m.error()))
-                    continue
-                n += 1
-                done[m.partition()] = m.offset() + 1
-                if not a.quiet:
-                    v = m.value()
-                    recs.append([m.partition(), m.offset(),
-                                 v.decode(errors="replace") if v is not None else None])
-            if not n:
-                continue
-            if a.quiet:
-                emit("batch", n=n, hi=done)
-            else:
-                emit("recs", recs=recs)
-            pending.update(done)
-            if commit(dict(pending)):
-                pending.clear()
+                m.emit("gate")
+            recs = []
+            for msg in c.consume(num_messages=a.batch, timeout=0.2):
+                if msg.error():
+                    m.emit("error", err=str(msg.error()))
+                else:
+                    recs.append((msg.partition(), msg.offset(), text(msg.value())))
+            m.processed(recs)
     finally:
         c.close()
-        emit("closed")
+        m.emit("closed")
 
 
 def kafka_python_child(a):
@@ -167,77 +189,40 @@ def kafka_python_child(a):
     from kafka.consumer.subscription_state import ConsumerRebalanceListener
     from kafka.structs import OffsetAndMetadata, TopicPartition
 
-    def emit(ev, **kw):
-        kw.update(ev=ev, w=a.name, t=time.time())
-        sys.stdout.write(json.dumps(kw) + "\n")
-        sys.stdout.flush()
-
-    stop = [False]
-
-    def on_term(signum, frame):
-        stop[0] = True
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
     c = kp.KafkaConsumer(bootstrap_servers=a.bootstrap.split(","), group_id=a.group,
                          client_id=a.name, enable_auto_commit=False,
                          auto_offset_reset=a.reset, session_timeout_ms=a.session_timeout_ms,
                          heartbeat_interval_ms=a.heartbeat_ms,
                          max_poll_interval_ms=a.max_poll_interval_ms,
                          metadata_max_age_ms=2000)
-    pending = {}
 
     def commit(offsets):
-        if not offsets or a.commit == "none":
-            return True
         try:
             c.commit({TopicPartition(a.topic, p): OffsetAndMetadata(o, "")
                       for p, o in offsets.items()})
-            ok, err = True, ""
+            return True, ""
         except Exception as e:  # noqa: BLE001 - any failure is reported as such
-            ok, err = False, f"{type(e).__name__}: {e}"
-        emit("commit", ok=ok, offsets=sorted(offsets.items()), err=err)
-        return ok
+            return False, f"{type(e).__name__}: {e}"
+
+    m = Member(a, commit)
 
     class Listener(ConsumerRebalanceListener):
         def on_partitions_revoked(self, revoked):
-            mine = {tp.partition for tp in revoked}
-            left = {p: o for p, o in pending.items() if p in mine}
-            if left and commit(left):
-                for p in left:
-                    pending.pop(p, None)
-            for p in mine:
-                pending.pop(p, None)
-            emit("revoke", parts=sorted(mine))
+            m.revoked(tp.partition for tp in revoked)
 
         def on_partitions_assigned(self, assigned):
-            emit("assign", parts=sorted(tp.partition for tp in assigned))
+            m.emit("assign", parts=sorted(tp.partition for tp in assigned))
 
     c.subscribe([a.topic], listener=Listener())
-    emit("start")
+    m.emit("start")
     try:
-        while not stop[0]:
+        while not m.stop:
             got = c.poll(timeout_ms=200, max_records=a.batch)
-            recs, done, n = [], {}, 0
-            for tp, msgs in got.items():
-                for m in msgs:
-                    n += 1
-                    done[tp.partition] = m.offset + 1
-                    if not a.quiet:
-                        recs.append([tp.partition, m.offset,
-                                     m.value.decode(errors="replace")
-                                     if m.value is not None else None])
-            if not n:
-                continue
-            if a.quiet:
-                emit("batch", n=n, hi=done)
-            else:
-                emit("recs", recs=recs)
-            pending.update(done)
-            if commit(dict(pending)):
-                pending.clear()
+            m.processed([(tp.partition, r.offset, text(r.value))
+                         for tp, rs in got.items() for r in rs])
     finally:
         c.close()
-        emit("closed")
+        m.emit("closed")
 
 
 # ---- parent ------------------------------------------------------------------
