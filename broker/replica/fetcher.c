@@ -480,6 +480,18 @@ void fetchers_sync(fetchers_t *fs)
         fetch_send(fs->f[i]);
 }
 
+/* Shutdown: ends f's call in flight (its callback is not run). */
+static void cancel_call(fetcher_t *f)
+{
+    if (!f->in_flight)
+        return;
+    f->closing = true;
+    rpc_client_free(f->client);
+    f->client = NULL;
+    f->closing = false;
+    f->in_flight = false;
+}
+
 void fetchers_free(fetchers_t *fs)
 {
     if (!fs)
@@ -488,13 +500,7 @@ void fetchers_free(fetchers_t *fs)
      * runs its waiter; the call in flight is cancelled now. */
     while (fs->n > 0) {
         fetcher_t *f = fs->f[--fs->n];
-        if (f->in_flight) {
-            f->closing = true;
-            rpc_client_free(f->client);
-            f->client = NULL;
-            f->closing = false;
-            f->in_flight = false;
-        }
+        cancel_call(f);
         fetcher_release(f);
     }
     /* Dropped fetchers: end their calls now; one still waiting for an
@@ -503,13 +509,7 @@ void fetchers_free(fetchers_t *fs)
         fetcher_t *f = fs->dying;
         dying_unlink(f);
         f->set = NULL;
-        if (f->in_flight) {
-            f->closing = true;
-            rpc_client_free(f->client);
-            f->client = NULL;
-            f->closing = false;
-            f->in_flight = false;
-        }
+        cancel_call(f);
         fetcher_release(f);
     }
     free(fs);
