@@ -10,13 +10,12 @@
 #include <stdint.h>
 
 #include "admin.pb-c.h"
+#include "ctl_broker_client.h"
 #include "replication.pb-c.h"
-
-typedef struct ctl_leader_call ctl_leader_call_t;
 
 typedef struct ctl_leader_states {
     const Cairn__PartitionReplicaState **states;  /* per partition of the topic; NULL: unknown */
-    ctl_leader_call_t *calls;                     /* owned; the states point into their answers */
+    ctl_broker_call_t *calls;                     /* owned; the states point into their answers */
     size_t n_calls;
 } ctl_leader_states_t;
 

@@ -24,7 +24,6 @@
 #include "rpc.h"
 #include "timeutil.h"
 
-#define CTL_WHY_MAX 256            /* a broker call's failure */
 #define CTL_REASON_MAX 1024        /* a describe attempt's, which quotes it */
 
 /* The Kafka error codes a DescribeGroup answer carries (as in
@@ -165,118 +164,27 @@ static Cairn__DescribeTopicResponse *describe_topic(session_t *s, const char *wh
 
 /* ---- the brokers ------------------------------------------------------------ */
 
-typedef struct broker_call {
-    const Cairn__BrokerStatus *broker;   /* borrowed */
-    rpc_client_t *client;
-    int err;                             /* 0: body holds the answer */
-    char why[CTL_WHY_MAX];
-    uint8_t *body;                       /* owned */
-    size_t body_len;
-    ProtobufCMessage *answer;            /* owned: body decoded by the caller */
-    size_t *n_pending;                   /* the fan-out's counter */
-    struct event_base *base;
-} broker_call_t;
-
-static void set_why(broker_call_t *bc, int err, const char *why)
-{
-    bc->err = err;
-    snprintf(bc->why, sizeof bc->why, "%s", why && why[0] ? why : cairn_strerror(err));
-}
-
-static void on_broker_answer(int err, const uint8_t *body, size_t body_len,
-                             const uint8_t *payload, size_t payload_len, void *arg)
-{
-    (void)payload;
-    (void)payload_len;
-    broker_call_t *bc = arg;
-    if (err != 0)
-        set_why(bc, err, err == CAIRN_ERR_DISCONNECTED ? "connection failed or lost" : NULL);
-    else if (!(bc->body = malloc(body_len ? body_len : 1)))
-        set_why(bc, CAIRN_ERR_NOMEM, NULL);
-    else if (body_len)
-        memcpy(bc->body, body, body_len);
-    bc->body_len = bc->body ? body_len : 0;
-    if (--*bc->n_pending == 0)
-        event_base_loopbreak(bc->base);
-}
-
-static const char *broker_address(const Cairn__BrokerStatus *b)
-{
-    return b && b->replication_address && b->replication_address[0]
-           ? b->replication_address : "-";
-}
-
-/* Sends bc's request; on failure bc ends at once with why set. */
-static void start_broker_call(broker_call_t *bc, struct event_base *base, uint32_t type,
-                              const ProtobufCMessage *req, uint32_t timeout_ms, size_t *n_pending)
-{
-    const char *why = NULL;
-    bc->client = ctl_broker_client(base, bc->broker->replication_address, timeout_ms, &why);
-    if (!bc->client) {
-        set_why(bc, CAIRN_ERR_UNKNOWN, why);
-        return;
-    }
-    bc->base = base;
-    bc->n_pending = n_pending;
-    int rc = rpc_client_call(bc->client, type, req, timeout_ms, on_broker_answer, bc);
-    if (rc != 0) {
-        set_why(bc, rc, NULL);
-        return;
-    }
-    (*n_pending)++;
-}
-
 /* Sends req to every broker of calls[0..n) at once, each call bounded by
  * CTL_GROUP_BROKER_QUERY_MS_MAX within --timeout, and runs the loop until
  * all have ended. */
-static void run_broker_calls(session_t *s, broker_call_t *calls, size_t n, uint32_t type,
+static void run_broker_calls(session_t *s, ctl_broker_call_t *calls, size_t n, uint32_t type,
                              const ProtobufCMessage *req)
 {
     uint32_t timeout_ms = time_left(s->deadline_ms);
     if (timeout_ms > CTL_GROUP_BROKER_QUERY_MS_MAX)
         timeout_ms = CTL_GROUP_BROKER_QUERY_MS_MAX;
-    size_t n_pending = 0;
-    for (size_t i = 0; i < n; i++)
-        start_broker_call(&calls[i], s->base, type, req, timeout_ms, &n_pending);
-    while (n_pending > 0 && event_base_dispatch(s->base) == 0)
-        ;
-    for (size_t i = 0; i < n; i++) {
-        rpc_client_free(calls[i].client);   /* a call still pending ends CANCELLED */
-        calls[i].client = NULL;
-    }
-}
-
-static void broker_calls_free(broker_call_t *calls, size_t n)
-{
-    for (size_t i = 0; calls && i < n; i++) {
-        free(calls[i].body);
-        if (calls[i].answer)
-            protobuf_c_message_free_unpacked(calls[i].answer, NULL);
-    }
-    free(calls);
-}
-
-/* Decodes bc's answer into bc->answer. Returns false, with why set, when
- * there is none or it does not decode. */
-static bool decode_answer(broker_call_t *bc, const ProtobufCMessageDescriptor *desc)
-{
-    if (bc->err != 0)
-        return false;
-    bc->answer = protobuf_c_message_unpack(desc, NULL, bc->body_len, bc->body);
-    if (!bc->answer)
-        set_why(bc, CAIRN_ERR_CORRUPT, "malformed answer");
-    return bc->answer != NULL;
+    ctl_broker_calls_run(s->base, calls, n, type, req, timeout_ms);
 }
 
 /* ---- group list ------------------------------------------------------------- */
 
 /* Adds bc's answer to l, or warns why its groups are missing. Returns 1 when
  * the broker answered, 0 when not, -1 when out of memory. */
-static int take_listing(broker_call_t *bc, ctl_group_list_t *l)
+static int take_listing(ctl_broker_call_t *bc, ctl_group_list_t *l)
 {
     int32_t id = (int32_t)bc->broker->id;
-    const char *addr = broker_address(bc->broker);
-    if (!decode_answer(bc, &cairn__list_groups_response__descriptor)) {
+    const char *addr = ctl_broker_address(bc->broker);
+    if (!ctl_broker_call_decode(bc, &cairn__list_groups_response__descriptor)) {
         fprintf(stderr, "cairnctl: warning: broker %d (%s) did not answer: %s; its groups are "
                 "not listed\n", id, addr, bc->why);
         return 0;
@@ -305,7 +213,7 @@ static int group_list(session_t *s)
     Cairn__ListBrokersResponse *brokers = list_brokers(s, what);
     if (!brokers)
         return 1;
-    broker_call_t *calls = calloc(brokers->n_brokers ? brokers->n_brokers : 1, sizeof *calls);
+    ctl_broker_call_t *calls = calloc(brokers->n_brokers ? brokers->n_brokers : 1, sizeof *calls);
     Cairn__ListGroupsRequest req = CAIRN__LIST_GROUPS_REQUEST__INIT;
     ctl_group_list_t l = { 0 };
     int rc = 1;
@@ -313,7 +221,7 @@ static int group_list(session_t *s)
     for (size_t i = 0; calls && i < brokers->n_brokers; i++) {
         const Cairn__BrokerStatus *b = brokers->brokers[i];
         if (b->state && strcmp(b->state, "active") == 0)
-            calls[n++].broker = b;
+            calls[n++] = (ctl_broker_call_t){ .id = (int32_t)b->id, .broker = b };
         else
             fprintf(stderr, "cairnctl: warning: broker %u is %s: not asked for its groups\n",
                     b->id, b->state && b->state[0] ? b->state : "not active");
@@ -345,7 +253,7 @@ static int group_list(session_t *s)
         fprintf(stderr, "cairnctl: %s: %s\n", what, cairn_strerror(CAIRN_ERR_NOMEM));
 out:
     ctl_group_list_free(&l);
-    broker_calls_free(calls, n);
+    ctl_broker_calls_free(calls, n);
     cairn__list_brokers_response__free_unpacked(brokers, NULL);
     return rc;
 }
@@ -365,15 +273,6 @@ typedef struct describe {
     int32_t coordinator;                        /* broker id */
     char why[CTL_REASON_MAX];                   /* why the last attempt is retried */
 } describe_t;
-
-static const Cairn__BrokerStatus *find_broker(const Cairn__ListBrokersResponse *brokers,
-                                              int32_t id)
-{
-    for (size_t i = 0; brokers && i < brokers->n_brokers; i++)
-        if ((int64_t)brokers->brokers[i]->id == id)
-            return brokers->brokers[i];
-    return NULL;
-}
 
 /* The leader of the group's partition of __consumer_offsets: ATTEMPT_DONE
  * with *leader set, ATTEMPT_RETRY with d->why, or ATTEMPT_FAILED (printed). */
@@ -414,11 +313,11 @@ static attempt_t find_coordinator(describe_t *d, int32_t *leader)
 }
 
 /* Judges the coordinator's answer in bc. */
-static attempt_t take_description(describe_t *d, broker_call_t *bc)
+static attempt_t take_description(describe_t *d, ctl_broker_call_t *bc)
 {
-    if (!decode_answer(bc, &cairn__describe_group_response__descriptor)) {
+    if (!ctl_broker_call_decode(bc, &cairn__describe_group_response__descriptor)) {
         snprintf(d->why, sizeof d->why, "coordinator broker %d (%s) did not answer: %s",
-                 d->coordinator, broker_address(bc->broker), bc->why);
+                 d->coordinator, ctl_broker_address(bc->broker), bc->why);
         return bc->err == CAIRN_ERR_CORRUPT ? ATTEMPT_FAILED : ATTEMPT_RETRY;
     }
     Cairn__DescribeGroupResponse *r = (Cairn__DescribeGroupResponse *)bc->answer;
@@ -450,12 +349,13 @@ static attempt_t describe_attempt(describe_t *d)
     if (!(d->brokers = list_brokers(d->s, d->what)))
         return ATTEMPT_FAILED;
     d->coordinator = leader;
-    broker_call_t *bc = calloc(1, sizeof *bc);
+    ctl_broker_call_t *bc = calloc(1, sizeof *bc);
     if (!bc) {
         fprintf(stderr, "cairnctl: %s: %s\n", d->what, cairn_strerror(CAIRN_ERR_NOMEM));
         return ATTEMPT_FAILED;
     }
-    if (!(bc->broker = find_broker(d->brokers, leader))) {
+    bc->id = leader;
+    if (!(bc->broker = ctl_find_broker(d->brokers, leader))) {
         snprintf(d->why, sizeof d->why, "coordinator broker %d is not registered", leader);
         rc = ATTEMPT_RETRY;
     } else {
@@ -466,7 +366,7 @@ static attempt_t describe_attempt(describe_t *d)
         if (rc == ATTEMPT_FAILED)
             fprintf(stderr, "cairnctl: %s: %s\n", d->what, d->why);
     }
-    broker_calls_free(bc, 1);
+    ctl_broker_calls_free(bc, 1);
     return rc;
 }
 
