@@ -118,7 +118,6 @@ void group_offsets_free(group_t *g)
 typedef struct commit_op {
     group_t *g;
     group_commit_part_t *parts;
-    size_t n_parts;
     store_offset_t *offs;              /* the parts being written, in order */
     size_t *part_of;                   /* offs[i] is parts[part_of[i]] */
     size_t n_offs;
@@ -241,7 +240,6 @@ void group_coord_commit(group_coord_t *gc, const group_commit_req_t *req,
     }
     op->g = g;
     op->parts = req->parts;
-    op->n_parts = req->n_parts;
     op->fn = fn;
     op->arg = arg;
     g->refs++;
@@ -444,14 +442,10 @@ static size_t expire_group(group_t *g, int64_t now, int64_t retention_ms)
             n = 0;
         }
     }
-    /* store_offsets copied the keys into its records: now drop them. */
-    for (size_t i = n; i-- > 0;) {
-        char *topic = strdup(dead[i].topic);
-        if (topic) {
-            (void)group_offset_set(g, topic, dead[i].partition, -1, -1, NULL, 0);
-            free(topic);
-        }
-    }
+    /* store_offsets copied the keys into its records: now drop them (each
+     * dead[i].topic is its own entry's string, freed only with it). */
+    for (size_t i = 0; i < n; i++)
+        (void)group_offset_set(g, dead[i].topic, dead[i].partition, -1, -1, NULL, 0);
     free(dead);
     return n;
 }

@@ -153,16 +153,24 @@ static int update_member(group_member_t *m, const group_join_req_t *req)
     return 0;
 }
 
+/* Room for one more member in g->members. 0 or -1. */
+static int members_reserve(group_t *g)
+{
+    if (g->n_members < g->cap_members)
+        return 0;
+    size_t cap = g->cap_members ? g->cap_members * 2 : 4;
+    group_member_t **ms = realloc(g->members, cap * sizeof *ms);
+    if (!ms)
+        return -1;
+    g->members = ms;
+    g->cap_members = cap;
+    return 0;
+}
+
 static group_member_t *add_member(group_t *g, const group_join_req_t *req)
 {
-    if (g->n_members == g->cap_members) {
-        size_t cap = g->cap_members ? g->cap_members * 2 : 4;
-        group_member_t **ms = realloc(g->members, cap * sizeof *ms);
-        if (!ms)
-            return NULL;
-        g->members = ms;
-        g->cap_members = cap;
-    }
+    if (members_reserve(g) != 0)
+        return NULL;
     group_member_t *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
@@ -197,16 +205,8 @@ void group_member_restore(group_t *g, const char *member_id, const char *instanc
                           const uint8_t *subscription, size_t subscription_len,
                           const uint8_t *assignment, size_t assignment_len)
 {
-    if (!g->protocol || group_member_find(g, member_id))
+    if (!g->protocol || group_member_find(g, member_id) || members_reserve(g) != 0)
         return;
-    if (g->n_members == g->cap_members) {
-        size_t cap = g->cap_members ? g->cap_members * 2 : 4;
-        group_member_t **ms = realloc(g->members, cap * sizeof *ms);
-        if (!ms)
-            return;
-        g->members = ms;
-        g->cap_members = cap;
-    }
     group_member_t *m = calloc(1, sizeof *m);
     group_protocol_t *p = calloc(1, sizeof *p);
     if (!m || !p) {
@@ -478,10 +478,10 @@ static void complete_join(group_t *g)
     if (!g->leader_id)
         g->leader_id = strdup(g->members[0]->member_id);
     if (!g->protocol || !g->leader_id) {
-        /* Out of memory: the members retry their join. */
+        /* Out of memory: still preparing; the members retry their join,
+         * and those that do not are expired by their sessions. */
         for (size_t i = 0; i < g->n_members; i++)
             answer_parked_join(g, g->members[i], KAFKA_ERR_COORDINATOR_NOT_AVAILABLE);
-        set_state(g, GROUP_PREPARING_REBALANCE);
         return;
     }
     set_state(g, GROUP_COMPLETING_REBALANCE);

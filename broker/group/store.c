@@ -32,7 +32,6 @@
 /* ---- writing --------------------------------------------------------------------- */
 
 typedef struct store_write {
-    group_coord_t *gc;
     store_done_fn fn;
     void *arg;
     bool for_group;                    /* group metadata: Kafka maps errors differently */
@@ -106,7 +105,7 @@ static int append(group_coord_t *gc, int32_t part, const batch_build_record_t *r
     store_write_t *w = calloc(1, sizeof *w);
     if (!w)
         return -1;
-    *w = (store_write_t){ .gc = gc, .fn = fn, .arg = arg, .for_group = for_group };
+    *w = (store_write_t){ .fn = fn, .arg = arg, .for_group = for_group };
     replica_t *r = coord_leader_replica(gc, part);
     if (!r) {
         answer(w, KAFKA_ERR_NOT_LEADER_OR_FOLLOWER);

@@ -141,55 +141,34 @@ static int fetch_listed(kafka_call_t *call, const kafka_OffsetFetchRequest_t *re
 }
 
 /* Every committed offset of the group (v2+, null topics), grouped by topic:
- * the view is sorted by (topic, partition). */
-static int fetch_all(kafka_call_t *call, const char *group, kafka_OffsetFetchResponse_t *resp)
+ * the view is sorted by (topic, partition). The response points into v,
+ * which the caller releases once it is encoded. */
+static int fetch_all(kafka_call_t *call, const group_view_t *v, kafka_OffsetFetchResponse_t *resp)
 {
-    group_view_t v;
-    int16_t err = group_coord_describe(call->b->groups, group, &v);
-    if (err != KAFKA_ERR_NONE) {
-        resp->ErrorCode = err;
-        return 0;
-    }
     size_t nt = 0;
-    for (size_t i = 0; i < v.n_offsets; i++)
-        nt += i == 0 || strcmp(v.offsets[i].topic, v.offsets[i - 1].topic) != 0;
+    for (size_t i = 0; i < v->n_offsets; i++)
+        nt += i == 0 || strcmp(v->offsets[i].topic, v->offsets[i - 1].topic) != 0;
     resp->Topics = kafka_call_alloc(call, nt ? nt : 1, sizeof *resp->Topics);
-    int rc = resp->Topics ? 0 : -1;
+    if (!resp->Topics)
+        return -1;
     resp->Topics_count = (int32_t)nt;
     size_t t = 0;
-    for (size_t i = 0; rc == 0 && i < v.n_offsets;) {
+    for (size_t i = 0; i < v->n_offsets;) {
         size_t j = i;
-        while (j < v.n_offsets && strcmp(v.offsets[j].topic, v.offsets[i].topic) == 0)
+        while (j < v->n_offsets && strcmp(v->offsets[j].topic, v->offsets[i].topic) == 0)
             j++;
         kafka_OffsetFetchResponse_OffsetFetchResponseTopic_t *rt = &resp->Topics[t++];
-        rt->Name = kafka_call_alloc(call, strlen(v.offsets[i].topic) + 1, 1);
+        rt->Name = (char *)v->offsets[i].topic;
         rt->Partitions = kafka_call_alloc(call, j - i, sizeof *rt->Partitions);
-        if (!rt->Name || !rt->Partitions) {
-            rc = -1;
-            break;
-        }
-        strcpy(rt->Name, v.offsets[i].topic);
+        if (!rt->Partitions)
+            return -1;
         rt->Partitions_count = (int32_t)(j - i);
-        for (size_t k = i; k < j; k++) {
-            const group_offset_view_t *o = &v.offsets[k];
-            kafka_OffsetFetchResponse_OffsetFetchResponsePartition_t *p =
-                &rt->Partitions[k - i];
-            size_t ml = strlen(o->metadata);
-            char *md = kafka_call_alloc(call, ml + 1, 1);
-            if (!md) {
-                rc = -1;
-                break;
-            }
-            memcpy(md, o->metadata, ml + 1);
-            p->PartitionIndex = o->partition;
-            p->CommittedOffset = o->offset;
-            p->CommittedLeaderEpoch = o->leader_epoch;
-            p->Metadata = md;
-        }
+        for (size_t k = i; k < j; k++)
+            fill_fetched(&rt->Partitions[k - i], v->offsets[k].partition, KAFKA_ERR_NONE,
+                         &v->offsets[k]);
         i = j;
     }
-    group_view_release(&v);
-    return rc;
+    return 0;
 }
 
 void kafka_handle_OffsetFetch(kafka_call_t *call)
@@ -205,23 +184,26 @@ void kafka_handle_OffsetFetch(kafka_call_t *call)
     int16_t v = call->hdr.api_version;
     int16_t err = call->b->groups ? group_coord_check(call->b->groups, req.GroupId)
                                   : KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
+    group_view_t view = {0};
     int rc = 0;
     if (err != KAFKA_ERR_NONE && v >= 2) {
         resp.ErrorCode = err;          /* v2+: one error for the whole request */
-    } else if (req.Topics_count < 0) {
-        rc = err == KAFKA_ERR_NONE ? fetch_all(call, req.GroupId, &resp) : 0;
-    } else if (err != KAFKA_ERR_NONE) {
-        /* v0-1: the routing error on every partition. */
-        rc = fetch_listed(call, &req, &resp);
-    } else {
-        rc = fetch_listed(call, &req, &resp);
+    } else if (req.Topics_count >= 0) {
+        rc = fetch_listed(call, &req, &resp);   /* v0-1: errors on every partition */
+    } else if ((resp.ErrorCode = group_coord_describe(call->b->groups, req.GroupId, &view)) ==
+               KAFKA_ERR_NONE) {
+        rc = fetch_all(call, &view, &resp);
     }
+    if (rc == 0) {
+        kafka_wr_t *w = kafka_call_begin_reply(call);
+        kafka_OffsetFetchResponse_encode(w, v, &resp);
+    }
+    if (view.owned)
+        group_view_release(&view);
     if (rc != 0) {
         kafka_call_malformed(call, "OffsetFetch answer too large");
         return;
     }
-    kafka_wr_t *w = kafka_call_begin_reply(call);
-    kafka_OffsetFetchResponse_encode(w, v, &resp);
     kafka_call_reply(call);
 }
 
