@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl_args.h"
+#include "ctl_test.h"
 #include "ctl_json.h"
 #include "ctl_print.h"
 #include "ctl_replicas.h"
@@ -220,18 +221,8 @@ START_TEST(test_args_usage_errors)
         { { "cluster", "status", "--controllers",
             "a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9,a:10" }, "too many controllers" },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *argv[10] = { "cairnctl" };
-        int argc = 1;
-        for (size_t k = 0; cases[i].args[k]; k++)
-            argv[argc++] = (char *)cases[i].args[k];
-        static ctl_args_t a;
-        char err[256] = "";
-        ck_assert_msg(ctl_args_parse(argc, argv, &no_env, &a, err, sizeof err) == -1,
-                      "case %zu accepted", i);
-        ck_assert_msg(strstr(err, cases[i].why) != NULL, "case %zu: '%s' lacks '%s'", i, err,
-                      cases[i].why);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ctl_expect_parse_error(i, cases[i].args, cases[i].why);
 }
 END_TEST
 

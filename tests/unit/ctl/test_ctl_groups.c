@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl_args.h"
+#include "ctl_test.h"
 #include "ctl_group_view.h"
 #include "ctl_print.h"
 
@@ -51,18 +52,8 @@ START_TEST(test_args_group_errors)
         { { "group", "describe", "g", "--partitions", "3" }, "--partitions applies only" },
         { { "group", "describe", "g", "--config", "a=b" }, "apply only to 'topic create'" },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *argv[8] = { "cairnctl" };
-        int argc = 1;
-        for (size_t k = 0; cases[i].args[k]; k++)
-            argv[argc++] = (char *)cases[i].args[k];
-        static ctl_args_t a;
-        char err[256] = "";
-        ck_assert_msg(ctl_args_parse(argc, argv, &no_env, &a, err, sizeof err) == -1,
-                      "case %zu accepted", i);
-        ck_assert_msg(strstr(err, cases[i].why) != NULL, "case %zu: '%s' lacks '%s'", i, err,
-                      cases[i].why);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ctl_expect_parse_error(i, cases[i].args, cases[i].why);
 }
 END_TEST
 
