@@ -26,12 +26,17 @@ static int64_t batch_base[BATCHES + 1];   /* [BATCHES]: the end offset */
 static int64_t seg_base[64];
 static size_t n_segs;
 
-static void setup(void)
+static void config_init(void)
 {
-    tlog_env_init(&env);
     tlog_small_config(&cfg);
     cfg.segment_bytes = 4096;
     cfg.index_interval_bytes = 256;
+}
+
+static void setup(void)
+{
+    tlog_env_init(&env);
+    config_init();
 }
 
 static void teardown(void)
@@ -316,16 +321,20 @@ END_TEST
 #define WRITER_MAX_BATCHES 4000
 
 /* The writer: appends (up to WRITER_MAX_BATCHES, then only waits for its
- * fsyncs), reporting the durable offset after each loop turn; with
- * rising_epochs a new leader epoch every 8 batches. */
-static _Noreturn void writer(int report_fd, bool rising_epochs)
+ * fsyncs) to the log under dir, reporting the durable offset after each loop
+ * turn; with rising_epochs a new leader epoch every 8 batches. It runs in a
+ * freshly exec'd copy of this binary: a child forked from a process whose
+ * threads (the io thread, the sanitizers' own) may hold a lock must not
+ * allocate before exec, or it can wait for that lock forever. */
+static _Noreturn void writer(const char *dir, int report_fd, bool rising_epochs)
 {
-    tlog_env_t e = env;
-    e.base = event_base_new();
-    e.io = log_io_new(e.base);
+    config_init();
+    struct event_base *base = event_base_new();
+    log_io_t *io = log_io_new(base);
     char err[256];
-    plog_t *l = plog_open(e.dir, TLOG_TOPIC, TLOG_PARTITION, tlog_topic_id, &cfg, false,
-                          e.io, err, sizeof err);
+    plog_t *l = base && io ? plog_open(dir, TLOG_TOPIC, TLOG_PARTITION, tlog_topic_id, &cfg,
+                                       false, io, err, sizeof err)
+                           : NULL;
     if (!l)
         _exit(3);
     uint8_t buf[8192];
@@ -333,19 +342,20 @@ static _Noreturn void writer(int report_fd, bool rising_epochs)
     for (int i = 0;; i++) {
         if (i >= WRITER_MAX_BATCHES) {
             usleep(1000);
-            event_base_loop(e.base, EVLOOP_NONBLOCK);
         } else {
             size_t len = tlog_batch(buf, sizeof buf, 1 + i % 4, i, (size_t)(i % 300));
             plog_append_info_t info;
             if (plog_append(l, buf, len, rising_epochs ? first_epoch + i / 8 : 7, &info) != 0)
                 _exit(4);
-            event_base_loop(e.base, EVLOOP_NONBLOCK);
         }
+        event_base_loop(base, EVLOOP_NONBLOCK);
         int64_t d = plog_durable_offset(l);
         if (write(report_fd, &d, sizeof d) != sizeof d)
             _exit(5);
     }
 }
+
+#define WRITER_ARG "--sigkill-writer"
 
 /* Starts the writer, lets it run for run_ms and kills it; returns the last
  * durable offset it reported. */
@@ -353,11 +363,16 @@ static int64_t run_and_kill(uint64_t run_ms, bool rising_epochs)
 {
     int p[2];
     ck_assert_int_eq(pipe(p), 0);
+    char fd_text[16];
+    snprintf(fd_text, sizeof fd_text, "%d", p[1]);
+    char *argv[] = {"test_recovery", WRITER_ARG, env.dir, fd_text,
+                    rising_epochs ? "epochs" : "steady", NULL};
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
+    if (pid == 0) {                  /* only async-signal-safe calls until exec */
         close(p[0]);
-        writer(p[1], rising_epochs);
+        execv("/proc/self/exe", argv);
+        _exit(6);
     }
     close(p[1]);
     int64_t durable = 0, d;
@@ -373,7 +388,7 @@ static int64_t run_and_kill(uint64_t run_ms, bool rising_epochs)
     while (read(p[0], &d, sizeof d) == sizeof d)
         durable = d;
     close(p[0]);
-    ck_assert(WIFSIGNALED(status));
+    ck_assert_msg(WIFSIGNALED(status), "writer exited with status %d", WEXITSTATUS(status));
     ck_assert_int_gt(durable, 0);
     return durable;
 }
@@ -443,7 +458,11 @@ static Suite *recovery_suite(void)
     return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], WRITER_ARG) == 0) {
+        cairn_log_init("writer", 0, CAIRN_LOG_ERROR);
+        writer(argv[2], atoi(argv[3]), strcmp(argv[4], "epochs") == 0);
+    }
     return tlog_run_suite(recovery_suite(), CAIRN_LOG_ERROR);
 }
