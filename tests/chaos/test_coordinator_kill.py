@@ -29,7 +29,7 @@ from chaos import (LONG, Cluster, History, Producer, fail, isr_full, kw, log, pa
                    report_and_fail, seeded, verify_all)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
-from group_worker import Group  # noqa: E402
+from group_worker import Group, missing  # noqa: E402
 
 rng, seed = seeded("coordinator_kill")
 history = History(seed)
@@ -156,16 +156,9 @@ def high_watermarks(c):
 
 def coverage_problems(g, ends):
     """Offsets below the high watermark no member consumed."""
-    got = {}
-    for _, p, o, _ in g.records():
-        got.setdefault(p, set()).add(o)
-    out = []
-    for p in PARTS:
-        missing = sorted(set(range(ends[p])) - got.get(p, set()))
-        if missing:
-            out.append(f"{p}/{missing[0]}: {len(missing)} offset(s) below the high watermark "
-                       f"{ends[p]} never consumed by the group (first {missing[:5]})")
-    return out
+    return [f"{p}/{gap[0]}: {len(gap)} offset(s) below the high watermark {ends[p]} never "
+            f"consumed by the group (first {gap[:5]})"
+            for p, gap in sorted(missing(g.records(), {}, ends).items())]
 
 
 with Cluster(name="chaos-coord", broker_config=BROKER_CONFIG) as c:

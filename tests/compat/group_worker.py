@@ -227,6 +227,62 @@ def kafka_python_child(a):
 
 # ---- parent ------------------------------------------------------------------
 
+# Records consumed are [(worker, partition, offset, value)] (Group.records);
+# records delivered are [(partition, offset, value)]; start and ends are
+# {partition: offset}.
+
+def ends_of(delivered, parts):
+    """{partition: log end} after the delivered records."""
+    ends = {p: 0 for p in parts}
+    for p, o, _ in delivered:
+        ends[p] = max(ends[p], o + 1)
+    return ends
+
+
+def consumed(records):
+    """{partition: {offset: value}} of the consumed records."""
+    out = {}
+    for _, p, o, v in records:
+        out.setdefault(p, {})[o] = v
+    return out
+
+
+def missing(records, start, ends):
+    """{partition: [offsets from start to end never consumed]}, only for
+    partitions with such gaps."""
+    got = consumed(records)
+    out = {}
+    for p, end in ends.items():
+        gap = [o for o in range(start.get(p, 0), end) if o not in got.get(p, {})]
+        if gap:
+            out[p] = gap
+    return out
+
+
+def coverage(records, delivered, start, ends):
+    """None when every delivered record from its partition's start on was
+    consumed with its value and no offset start..end is missing; else a
+    description of the first problem."""
+    got = consumed(records)
+    for p, o, v in delivered:
+        if o >= start.get(p, 0) and got.get(p, {}).get(o) != v:
+            return f"{p}/{o}: delivered {v!r}, consumed {got.get(p, {}).get(o)!r}"
+    gaps = missing(records, start, ends)
+    if not gaps:
+        return None
+    p = min(gaps)
+    return (f"partition {p}: offsets never consumed (skipped): {gaps[p][:10]}"
+            f"{' ...' if len(gaps[p]) > 10 else ''}")
+
+
+def first_offsets(records):
+    """{partition: smallest offset consumed}."""
+    first = {}
+    for _, p, o, _ in records:
+        first[p] = min(first.get(p, o), o)
+    return first
+
+
 class Worker:
     """One group_worker.py process and the events it printed."""
 
@@ -295,7 +351,8 @@ class Worker:
         self.reader.join(10)
 
     def closed_cleanly(self):
-        return any(e["ev"] == "closed" for e in self.snapshot())
+        """It closed its consumer and exited with status 0."""
+        return self.proc.poll() == 0 and any(e["ev"] == "closed" for e in self.snapshot())
 
     def describe(self):
         with self.lock:
@@ -314,12 +371,13 @@ class Group:
         self.workers = []
         self.seq = 0
 
-    def start(self, n=1, extra_args=()):
+    def start(self, n=1, extra_args=(), names=None):
+        """Starts n workers (named w1, w2, ... unless names are given)."""
         out = []
-        for _ in range(n):
+        for i in range(len(names) if names else n):
             self.seq += 1
-            w = Worker(f"w{self.seq}", self.bootstrap, self.group, self.topic,
-                       self.extra_args + list(extra_args))
+            w = Worker(names[i] if names else f"w{self.seq}", self.bootstrap, self.group,
+                       self.topic, self.extra_args + list(extra_args))
             self.workers.append(w)
             out.append(w)
         return out
@@ -356,20 +414,16 @@ class Group:
         fail(f"timed out after {timeout_s}s waiting for {what}: "
              + "; ".join(w.describe() for w in self.workers))
 
-    def records(self):
-        """Every processed record of every worker: [(worker, partition, offset, value)]."""
+    def records(self, names=None):
+        """Every processed record of every worker (of those named):
+        [(worker, partition, offset, value)]."""
         out = []
         for w in self.workers:
+            if names is not None and w.name not in names:
+                continue
             for e in w.snapshot():
                 if e["ev"] == "recs":
                     out.extend((w.name, p, o, v) for p, o, v in e["recs"])
-        return out
-
-    def consumed(self):
-        """{partition: {offset: value}} over all workers."""
-        out = {}
-        for _, p, o, v in self.records():
-            out.setdefault(p, {})[o] = v
         return out
 
     def commits(self):

@@ -20,7 +20,7 @@ import threading
 import time
 
 from compat import Cluster, check, fail, log, wait_until
-from group_worker import Group
+from group_worker import Group, coverage, ends_of, first_offsets, missing
 
 import confluent_kafka as ck
 from confluent_kafka.admin import AdminClient
@@ -106,44 +106,19 @@ def committed(bootstrap, timeout=10):
         c.close()
 
 
-def ends_of(delivered):
-    ends = {p: 0 for p in PARTS}
-    for p, o, _ in delivered:
-        ends[p] = max(ends[p], o + 1)
-    return ends
-
-
-def check_coverage(g, delivered, start, ends, workers=None):
+def check_coverage(g, delivered, start, ends, names=None):
     """Every delivered record consumed at its offset with its value; the
-    union of consumed offsets covers start..end of each partition."""
-    names = None if workers is None else {w.name for w in workers}
-    got = {}
-    dup = 0
-    for w, p, o, v in g.records():
-        if names is not None and w not in names:
-            continue
+    union of consumed offsets covers start..end of each partition. Returns
+    how many records were read more than once."""
+    got, dup = {}, 0
+    for _, p, o, v in g.records(names):
         if o in got.setdefault(p, {}):
             dup += 1
             check(got[p][o] == v, f"{p}/{o} read as {got[p][o]!r} and {v!r}")
         got[p][o] = v
-    for p, o, v in delivered:
-        if o >= start.get(p, 0):
-            check(got.get(p, {}).get(o) == v,
-                  f"delivered {p}/{o} {v!r} consumed as {got.get(p, {}).get(o)!r}")
-    for p in PARTS:
-        missing = [o for o in range(start.get(p, 0), ends[p]) if o not in got.get(p, {})]
-        check(not missing, f"partition {p}: offsets never consumed (skipped): "
-              f"{missing[:10]}{' ...' if len(missing) > 10 else ''}")
-    return got, dup
-
-
-def covered(g, start, ends, workers=None):
-    names = None if workers is None else {w.name for w in workers}
-    got = {}
-    for w, p, o, _ in g.records():
-        if names is None or w in names:
-            got.setdefault(p, set()).add(o)
-    return all(set(range(start.get(p, 0), ends[p])) <= got.get(p, set()) for p in PARTS)
+    problem = coverage(g.records(names), delivered, start, ends)
+    check(problem is None, problem)
+    return dup
 
 
 with Cluster(name="groups-ck", broker_config=BROKER_CONFIG) as c:
@@ -174,12 +149,12 @@ with Cluster(name="groups-ck", broker_config=BROKER_CONFIG) as c:
         log(f"survivors hold every partition: {a}")
 
         delivered = prod.join()
-        ends = ends_of(delivered)
+        ends = ends_of(delivered, PARTS)
         check(len(delivered) == N and sum(ends.values()) == N,
               f"{len(delivered)} delivered, log ends {ends}")
-        wait_until(lambda: covered(g, {}, ends), 90,
+        wait_until(lambda: not missing(g.records(), {}, ends), 90,
                    "the group to consume every delivered record")
-        got, dup = check_coverage(g, delivered, {}, ends)
+        dup = check_coverage(g, delivered, {}, ends)
         problems = g.session_problems()
         check(not problems, "within-assignment order: " + "; ".join(problems[:10]))
         cm = wait_until(lambda: (lambda x: x if x == ends else None)(committed(c.bootstrap)),
@@ -208,18 +183,15 @@ with Cluster(name="groups-ck", broker_config=BROKER_CONFIG) as c:
         check(before == ends, f"committed offsets after stopping {before}, want {ends}")
         prod2 = NumberedProducer(c.bootstrap, N, MORE, 10 * RATE).start()
         more = prod2.join()
-        ends2 = ends_of(delivered + more)
+        ends2 = ends_of(delivered + more, PARTS)
         log(f"all members stopped; committed {before}; produced {MORE} more, ends now {ends2}")
         new = g.start(3)
-        g.wait_balanced(3, PARTS, {2}, 60, "the restarted members' assignment", fail)
-        wait_until(lambda: covered(g, before, ends2, new), 60,
-                   "the restarted members to consume the new records")
-        check_coverage(g, more, before, ends2, new)
         names = {w.name for w in new}
-        first = {}
-        for w, p, o, _ in g.records():
-            if w in names:
-                first[p] = min(first.get(p, o), o)
+        g.wait_balanced(3, PARTS, {2}, 60, "the restarted members' assignment", fail)
+        wait_until(lambda: not missing(g.records(names), before, ends2), 60,
+                   "the restarted members to consume the new records")
+        check_coverage(g, more, before, ends2, names)
+        first = first_offsets(g.records(names))
         check(first == before, f"first offsets consumed after the restart {first}, "
               f"committed before it {before}")
         wait_until(lambda: committed(c.bootstrap) == ends2, 60,

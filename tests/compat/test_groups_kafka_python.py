@@ -2,8 +2,9 @@
 Heartbeat v1, OffsetCommit v2, OffsetFetch v1, LeaveGroup v1) and with
 kcat's balanced consumer (kcat -G, librdkafka auto-commit).
 
-kafka-python: two KafkaConsumer members (group_id, enable_auto_commit
-false, commit() after each processed poll) split a 6-partition RF=3 topic
+kafka-python: two KafkaConsumer members (group_worker.py --client
+kafka-python processes: enable_auto_commit false, commit() after each
+processed poll) split a 6-partition RF=3 topic
 3 + 3; a third joins (2 + 2 + 2); one closes (LeaveGroup) and the other two
 take its partitions; every record is consumed with its value, no offset is
 skipped, offsets increase within each assignment, and the committed offsets
@@ -29,115 +30,19 @@ import threading
 import time
 
 from compat import KCAT, Cluster, check, fail, log, wait_until
-from group_worker import Group
+from group_worker import Group, coverage, ends_of, first_offsets
 
 import kafka as kp
 import kafka.errors as kerr
 from kafka.admin import KafkaAdminClient
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.structs import TopicPartition as KTP
 
 BROKER_CONFIG = {"group.initial.rebalance.delay.ms": 300, "offsets.topic.num.partitions": 6}
 KP_TOPIC, KP_GROUP, KP_PARTS = "kp-topic", "kp-group", list(range(6))
 KC_TOPIC, KC_GROUP, KC_PARTS = "kc-topic", "kc-group", list(range(4))
 N, MORE = 6000, 600
-
-
-class KPMember:
-    """A kafka-python KafkaConsumer on its own thread, reporting the same
-    events as group_worker.py so that group_worker.Group can judge it."""
-
-    def __init__(self, name, bootstrap, group, topic):
-        self.name, self.bootstrap, self.group, self.topic = name, bootstrap, group, topic
-        self.lock = threading.Lock()
-        self.events = []
-        self.assignment = set()
-        self.stopping = threading.Event()
-        self.error = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def emit(self, ev, **kw):
-        kw.update(ev=ev, w=self.name, t=time.time())
-        with self.lock:
-            self.events.append(kw)
-            if ev == "assign":
-                self.assignment = set(kw["parts"])
-            elif ev == "revoke":
-                self.assignment = set()
-
-    def _commit(self, c, offsets):
-        try:
-            c.commit()
-            self.emit("commit", ok=True, offsets=sorted(offsets.items()), err="")
-            return True
-        except kerr.KafkaError as e:     # CommitFailedError during a rebalance
-            self.emit("commit", ok=False, offsets=sorted(offsets.items()), err=repr(e))
-            return False
-
-    def _run(self):
-        member = self
-        pending = {}
-
-        class Listener(ConsumerRebalanceListener):
-            def on_partitions_revoked(self, revoked):
-                mine = {tp.partition for tp in revoked}
-                left = {p: o for p, o in pending.items() if p in mine}
-                if left and member._commit(c, left):
-                    pending.clear()
-                member.emit("revoke", parts=sorted(mine))
-
-            def on_partitions_assigned(self, assigned):
-                member.emit("assign", parts=sorted(tp.partition for tp in assigned))
-
-        try:
-            c = kp.KafkaConsumer(bootstrap_servers=self.bootstrap.split(","),
-                                 group_id=self.group, client_id=self.name,
-                                 enable_auto_commit=False, auto_offset_reset="earliest",
-                                 session_timeout_ms=6000, heartbeat_interval_ms=1000,
-                                 max_poll_interval_ms=30000, max_poll_records=100)
-            c.subscribe([self.topic], listener=Listener())
-            self.emit("start")
-            while not self.stopping.is_set():
-                batch = c.poll(timeout_ms=200)
-                recs = [[r.partition, r.offset, r.value.decode()]
-                        for rs in batch.values() for r in rs]
-                if not recs:
-                    continue
-                self.emit("recs", recs=recs)
-                for p, o, _ in recs:
-                    pending[p] = o + 1
-                if self._commit(c, dict(pending)):
-                    pending.clear()
-            c.close()
-            self.emit("closed")
-        except Exception as e:  # noqa: BLE001  reported through describe()/check
-            self.error = e
-            self.emit("error", err=repr(e))
-
-    def alive(self):
-        return self.thread.is_alive()
-
-    def current(self):
-        with self.lock:
-            return set(self.assignment)
-
-    def snapshot(self):
-        with self.lock:
-            return list(self.events)
-
-    def stop(self, timeout_s=60):
-        self.stopping.set()
-        self.thread.join(timeout_s)
-        check(not self.thread.is_alive(), f"{self.name} did not close within {timeout_s}s")
-        check(self.error is None, f"{self.name} failed: {self.error!r}")
-
-    def closed_cleanly(self):
-        return any(e["ev"] == "closed" for e in self.snapshot())
-
-    def describe(self):
-        return (f"{self.name} ({'alive' if self.alive() else 'stopped'}, assignment "
-                f"{sorted(self.current())}, error {self.error!r})")
+# group_worker.py members with kafka-python, committing every <= 100 records.
+KP_WORKER = ["--client", "kafka-python", "--batch", "100"]
 
 
 def produce(bootstrap, topic, parts, first, count):
@@ -155,13 +60,6 @@ def produce(bootstrap, topic, parts, first, count):
     return out
 
 
-def ends_of(delivered, parts):
-    ends = {p: 0 for p in parts}
-    for p, o, _ in delivered:
-        ends[p] = max(ends[p], o + 1)
-    return ends
-
-
 def committed(admin, group, parts, topic):
     """{partition: committed offset} from KafkaAdminClient (OffsetFetch v3);
     -1 where there is none."""
@@ -170,28 +68,6 @@ def committed(admin, group, parts, topic):
     except kerr.KafkaError:
         return None
     return {p: res[KTP(topic, p)].offset if KTP(topic, p) in res else -1 for p in parts}
-
-
-def coverage(records, delivered, start, ends):
-    """None when every delivered record from start on was consumed with its
-    value and no offset start..end is missing; else a description."""
-    got = {}
-    for _, p, o, v in records:
-        got.setdefault(p, {})[o] = v
-    for p, o, v in delivered:
-        if o >= start.get(p, 0) and got.get(p, {}).get(o) != v:
-            return f"{p}/{o}: delivered {v!r}, consumed {got.get(p, {}).get(o)!r}"
-    for p, end in ends.items():
-        missing = [o for o in range(start.get(p, 0), end) if o not in got.get(p, {})]
-        if missing:
-            return f"partition {p}: offsets never consumed {missing[:10]}"
-    return None
-
-
-def add(g, names, bootstrap):
-    out = [KPMember(n, bootstrap, KP_GROUP, KP_TOPIC) for n in names]
-    g.workers.extend(out)
-    return out
 
 
 def describe_group(admin, group):
@@ -207,8 +83,8 @@ def kafka_python_part(c, admin):
     delivered = produce(c.bootstrap, KP_TOPIC, KP_PARTS, 0, third)
     log(f"kafka-python: produced {third} records")
 
-    g = Group(c.bootstrap, KP_GROUP, KP_TOPIC)
-    members = add(g, ["kp1", "kp2"], c.bootstrap)
+    g = Group(c.bootstrap, KP_GROUP, KP_TOPIC, KP_WORKER)
+    members = g.start(names=["kp1", "kp2"])
     try:
         a = g.wait_balanced(2, KP_PARTS, {3}, 60, "two kafka-python members, 3 partitions each",
                             fail)
@@ -230,7 +106,7 @@ def kafka_python_part(c, admin):
             f"members {[m.client_id for m in info.members]}, assignments cover {parts}; "
             f"list_consumer_groups lists it")
 
-        members += add(g, ["kp3"], c.bootstrap)
+        members += g.start(names=["kp3"])
         a = g.wait_balanced(3, KP_PARTS, {2}, 60, "three kafka-python members, 2 partitions each",
                             fail)
         log(f"a third member joined: {a}")
@@ -262,15 +138,12 @@ def kafka_python_part(c, admin):
         check(before == ends, f"committed after stopping: {before}, want {ends}")
         more = produce(c.bootstrap, KP_TOPIC, KP_PARTS, N, MORE)
         ends2 = ends_of(delivered + more, KP_PARTS)
-        new = add(g, ["kp4", "kp5"], c.bootstrap)
+        new = g.start(names=["kp4", "kp5"])
         names = {m.name for m in new}
-        recs = lambda: [r for r in g.records() if r[0] in names]  # noqa: E731
-        wait_until(lambda: coverage(recs(), more, before, ends2) is None, 60,
+        wait_until(lambda: coverage(g.records(names), more, before, ends2) is None, 60,
                    "restarted members to consume the new records",
-                   on_timeout=lambda: log(coverage(recs(), more, before, ends2)))
-        first = {}
-        for _, p, o, _ in recs():
-            first[p] = min(first.get(p, o), o)
+                   on_timeout=lambda: log(coverage(g.records(names), more, before, ends2)))
+        first = first_offsets(g.records(names))
         check(first == before, f"first offsets after the restart {first}, committed {before}")
         wait_until(lambda: committed(admin, KP_GROUP, KP_PARTS, KP_TOPIC) == ends2, 60,
                    f"committed offsets to reach {ends2}")
@@ -278,8 +151,7 @@ def kafka_python_part(c, admin):
             m.stop()
         log(f"restarted members resumed at the committed offsets {first}; committed {ends2}")
     finally:
-        for m in g.workers:
-            m.stopping.set()
+        g.kill_all()
 
 
 class Kcat:
@@ -372,9 +244,7 @@ def kcat_part(c, admin):
         time.sleep(0.2)                   # the reader thread drains the pipe
         got = k.records()
         check(rc == 0 and len(got) == 400, f"kcat -c 400: exit {rc}, {len(got)} records")
-        first = {}
-        for _, p, o, _ in got:
-            first[p] = min(first.get(p, o), o)
+        first = first_offsets(got)
         check(first == cm, f"kcat resumed at {first}, committed {cm}")
         problem = coverage(got, more, cm, ends2)
         check(problem is None, f"kcat after restart: {problem}")
