@@ -36,7 +36,6 @@ typedef struct store_write {
     void *arg;
     bool for_group;                    /* group metadata: Kafka maps errors differently */
     bool answered;
-    replica_t *replica;
     struct event *timer;
 } store_write_t;
 
@@ -82,12 +81,8 @@ static void write_free(store_write_t *w)
 
 static void on_write_committed(void *arg, int16_t kafka_error)
 {
-    store_write_t *w = arg;
-    replica_t *r = w->replica;
-    if (kafka_error == KAFKA_ERR_NONE && (int64_t)r->isr_size < r->min_insync_replicas)
-        kafka_error = KAFKA_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND;
-    answer(w, kafka_error);
-    write_free(w);
+    answer(arg, kafka_error);
+    write_free(arg);
 }
 
 static void on_write_timeout(evutil_socket_t fd, short what, void *arg)
@@ -102,28 +97,19 @@ static void on_write_timeout(evutil_socket_t fd, short what, void *arg)
 static int append(group_coord_t *gc, int32_t part, const batch_build_record_t *recs, size_t n,
                   bool for_group, store_done_fn fn, void *arg)
 {
-    store_write_t *w = calloc(1, sizeof *w);
-    if (!w)
-        return -1;
-    *w = (store_write_t){ .fn = fn, .arg = arg, .for_group = for_group };
     replica_t *r = coord_leader_replica(gc, part);
-    if (!r) {
-        answer(w, KAFKA_ERR_NOT_LEADER_OR_FOLLOWER);
-        write_free(w);
-        return 0;
-    }
-    if ((int64_t)r->isr_size < r->min_insync_replicas) {
-        answer(w, KAFKA_ERR_NOT_ENOUGH_REPLICAS);
-        write_free(w);
+    int16_t err = !r ? KAFKA_ERR_NOT_LEADER_OR_FOLLOWER
+        : (int64_t)r->isr_size < r->min_insync_replicas ? KAFKA_ERR_NOT_ENOUGH_REPLICAS
+        : KAFKA_ERR_NONE;
+    if (err != KAFKA_ERR_NONE) {
+        fn(arg, map_error(err, for_group));
         return 0;
     }
     size_t len = 0;
     uint8_t *batch = batch_build(recs, n, coord_now_ms(), (size_t)r->max_message_bytes, &len);
     if (!batch) {
-        bool too_large = batch_build_bytes(recs, n) > (size_t)r->max_message_bytes;
-        free(w);
-        if (!too_large)
-            return -1;
+        if (batch_build_bytes(recs, n) <= (size_t)r->max_message_bytes)
+            return -1;                 /* out of memory */
         fn(arg, map_error(KAFKA_ERR_MESSAGE_TOO_LARGE, for_group));
         return 0;
     }
@@ -131,17 +117,21 @@ static int append(group_coord_t *gc, int32_t part, const batch_build_record_t *r
     int rc = plog_append(r->log, batch, len, r->leader_epoch, &info);
     free(batch);
     if (rc != 0) {
-        answer(w, KAFKA_ERR_KAFKA_STORAGE_ERROR);
-        write_free(w);
+        fn(arg, map_error(KAFKA_ERR_KAFKA_STORAGE_ERROR, for_group));
         return 0;
     }
     replica_leader_appended(r);
-    w->replica = r;
+    store_write_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        fn(arg, map_error(KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, for_group));
+        return 0;
+    }
+    *w = (store_write_t){ .fn = fn, .arg = arg, .for_group = for_group };
     int64_t timeout = gc->b->cfg->offsets_commit_timeout_ms;
     w->timer = evtimer_new(gc->b->base, on_write_timeout, w);
     rc = replica_leader_when_committed(r, info.last_offset + 1, on_write_committed, w);
     if (rc != 0) {
-        answer(w, rc > 0 ? KAFKA_ERR_NONE : KAFKA_ERR_COORDINATOR_NOT_AVAILABLE);
+        answer(w, rc > 0 ? replica_leader_commit_error(r) : KAFKA_ERR_COORDINATOR_NOT_AVAILABLE);
         write_free(w);
         return 0;
     }
@@ -210,7 +200,7 @@ static int put_group_value(kafka_wr_t *wr, const group_t *g)
     v.generation = g->generation;
     v.protocol = g->protocol;
     v.leader = g->leader_id;
-    v.currentStateTimestamp = coord_now_ms();
+    v.currentStateTimestamp = g->state_since_ms;
     kafka_GroupMetadataValue_MemberMetadata_t *ms =
         calloc(g->n_members ? g->n_members : 1, sizeof *ms);
     if (!ms)
@@ -383,10 +373,8 @@ static void replay_offset(group_coord_t *gc, int32_t part, kafka_rd_t *key, int1
     }
     kafka_rd_t rd;
     kafka_rd_init(&rd, value, (size_t)value_len);
-    int16_t vv = kafka_rd_int16(&rd);
-    kafka_OffsetCommitValue_t v;
-    if (rd.failed || vv < 0 || vv > VALUE_OFFSET_VERSION ||
-        kafka_OffsetCommitValue_decode(&rd, vv, a, &v) != 0 || v.offset < 0)
+    kafka_OffsetCommitValue_t v;   /* decode rejects unknown versions and short reads */
+    if (kafka_OffsetCommitValue_decode(&rd, kafka_rd_int16(&rd), a, &v) != 0 || v.offset < 0)
         return;
     group_t *g = group_for(gc, part, k.group);
     if (g)
@@ -430,10 +418,8 @@ static void replay_group(group_coord_t *gc, int32_t part, kafka_rd_t *key, const
     }
     kafka_rd_t rd;
     kafka_rd_init(&rd, value, (size_t)value_len);
-    int16_t vv = kafka_rd_int16(&rd);
     kafka_GroupMetadataValue_t v;
-    if (rd.failed || vv < 0 || vv > VALUE_GROUP_VERSION ||
-        kafka_GroupMetadataValue_decode(&rd, vv, a, &v) != 0)
+    if (kafka_GroupMetadataValue_decode(&rd, kafka_rd_int16(&rd), a, &v) != 0)
         return;
     group_t *g = group_for(gc, part, k.group);
     if (g)

@@ -24,7 +24,6 @@ typedef struct produce produce_t;
  * call's arena): a waiter may fire after a timed-out call is gone. */
 typedef struct produce_wait {
     produce_t *pr;
-    replica_t *replica;                /* acks=all: whose ISR to check; valid while waiting */
     kafka_ProduceResponse_PartitionProduceResponse_t *part;   /* NULL once answered */
     bool waiting;
 } produce_wait_t;
@@ -126,16 +125,10 @@ static void on_durable(void *arg, int err)
 }
 
 /* acks=all: the high watermark passed the batches, i.e. every member of the
- * ISR has them (fsync'd, in durable mode). If the ISR meanwhile shrank
- * below min.insync.replicas, Kafka answers NOT_ENOUGH_REPLICAS_AFTER_APPEND. */
+ * ISR has them (fsync'd, in durable mode). */
 static void on_committed(void *arg, int16_t kafka_error)
 {
-    produce_wait_t *pw = arg;
-    replica_t *r = pw->replica;
-    if (kafka_error == KAFKA_ERR_NONE && r &&
-        (int64_t)r->isr_size < r->min_insync_replicas)
-        kafka_error = KAFKA_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND;
-    wait_done(pw, kafka_error);
+    wait_done(arg, kafka_error);
 }
 
 /* The request's timeout passed before every batch was durable. */
@@ -189,7 +182,6 @@ static void produce_partition(produce_t *pr, const char *topic,
         return;
     pw->pr = pr;
     pw->part = out;
-    pw->replica = acks == -1 ? r : NULL;
     pw->waiting = true;
     pr->pending++;
     int rc = acks == -1
@@ -200,8 +192,8 @@ static void produce_partition(produce_t *pr, const char *topic,
         pr->pending--;
         if (rc < 0)
             out->ErrorCode = KAFKA_ERR_REQUEST_TIMED_OUT;
-        else if ((int64_t)r->isr_size < r->min_insync_replicas)
-            out->ErrorCode = KAFKA_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+        else
+            out->ErrorCode = replica_leader_commit_error(r);
     }
 }
 

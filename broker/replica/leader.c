@@ -98,6 +98,12 @@ static int64_t hw_candidate(replica_t *r)
     return hw > end ? end : hw;
 }
 
+int16_t replica_leader_commit_error(const replica_t *r)
+{
+    return (int64_t)r->isr_size < r->min_insync_replicas
+        ? KAFKA_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND : KAFKA_ERR_NONE;
+}
+
 static void release_waiters(replica_t *r, int64_t hw)
 {
     while (r->commit_head && r->commit_head->end_offset <= hw) {
@@ -106,7 +112,7 @@ static void release_waiters(replica_t *r, int64_t hw)
         if (!r->commit_head)
             r->commit_tail = NULL;
         r->n_commit_waits--;
-        w->fn(w->arg, KAFKA_ERR_NONE);
+        w->fn(w->arg, replica_leader_commit_error(r));
         free(w);
     }
 }

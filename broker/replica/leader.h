@@ -38,9 +38,16 @@ void replica_leader_appended(replica_t *r);
  * change). Returns true when it moved. */
 bool replica_leader_update_hw(replica_t *r);
 
-/* acks=all: fn(arg, 0) once the high watermark reaches end_offset, or
- * fn(arg, error) if leadership is lost first. Returns 1 when it already
- * has (fn not called), 0 when registered, -1 when the queue is full. */
+/* acks=all: fn(arg, replica_leader_commit_error(r)) once the high
+ * watermark reaches end_offset, or fn(arg, error) if leadership is lost
+ * first. Returns 1 when it already has (fn not called: the caller answers
+ * replica_leader_commit_error itself), 0 when registered, -1 when the
+ * queue is full. */
+/* What a write the high watermark passed gets: NONE, or Kafka's
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below
+ * min.insync.replicas meanwhile. */
+int16_t replica_leader_commit_error(const replica_t *r);
+
 int replica_leader_when_committed(replica_t *r, int64_t end_offset,
                                   void (*fn)(void *arg, int16_t kafka_error), void *arg);
 
