@@ -1,5 +1,5 @@
 /* cairnctl: the admin CLI (DESIGN §6). Sends one admin RPC to the controller
- * leader through ctrl_client, then prints the answer or one error line;
+ * leader (ctl_session.h), then prints the answer or one error line;
  * 'topic describe' also asks the partition leaders for their replication
  * state (ctl_describe.h) within the same --timeout; the 'group' commands
  * run in ctl_groups.h.
@@ -9,14 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-
 #include "admin.pb-c.h"
 #include "ctl_args.h"
 #include "ctl_describe.h"
 #include "ctl_groups.h"
 #include "ctl_print.h"
 #include "ctl_replicas.h"
+#include "ctl_session.h"
 #include "ctrl_client.h"
 #include "errors.h"
 #include "log.h"
@@ -24,36 +23,6 @@
 
 #define CTL_WHAT_MAX 320
 #define CTL_NO_LEADER_PREFIX "no quorum: no controller leader reachable within "
-
-/* What the single call produced, copied out of the callback. */
-typedef struct ctl_result {
-    bool done;
-    int err;
-    char why[CTRL_CLIENT_WHY_MAX];
-    uint8_t *body;                 /* owned */
-    size_t body_len;
-    struct event_base *base;       /* borrowed */
-} ctl_result_t;
-
-static void on_done(int err, const char *why, const uint8_t *body, size_t body_len, void *arg)
-{
-    ctl_result_t *res = arg;
-    res->done = true;
-    res->err = err;
-    snprintf(res->why, sizeof res->why, "%s", why);
-    if (err == 0) {
-        res->body = malloc(body_len ? body_len : 1);
-        if (res->body) {
-            if (body_len)
-                memcpy(res->body, body, body_len);
-            res->body_len = body_len;
-        } else {
-            res->err = CAIRN_ERR_NOMEM;
-            snprintf(res->why, sizeof res->why, "%s", cairn_strerror(CAIRN_ERR_NOMEM));
-        }
-    }
-    event_base_loopbreak(res->base);
-}
 
 /* The request, its RpcType, and how a failure is named. Strings point into
  * args; configs into the caller's arrays. */
@@ -162,46 +131,21 @@ static void build_request(const ctl_args_t *a, ctl_request_t *rq)
     }
 }
 
-/* Runs one call to completion on the loop. Returns 0 with res filled
- * (res->err says how the call ended), or -1 with res->why set if it could
- * not start. */
-static int call_once(ctrl_client_t *cc, struct event_base *base, uint32_t type,
-                     const ProtobufCMessage *msg, uint32_t timeout_ms, ctl_result_t *res)
-{
-    free(res->body);
-    memset(res, 0, sizeof *res);
-    res->base = base;
-    int rc = ctrl_client_call(cc, type, msg, timeout_ms, on_done, res);
-    if (rc != 0) {
-        snprintf(res->why, sizeof res->why, "%s", cairn_strerror(rc));
-        return -1;
-    }
-    while (!res->done && event_base_dispatch(base) == 0)
-        ;
-    if (!res->done) {
-        snprintf(res->why, sizeof res->why, "event loop ended early");
-        return -1;
-    }
-    return 0;
-}
-
 /* A write is not resent after an attempt times out: had the leader been
  * merely slow, a second create would answer TOPIC_EXISTS for the caller's
  * own topic. So the leader is found first with a read (which may be retried
  * freely), and the write goes to it as one attempt with all the time left;
  * only a NOT_LEADER answer, which means it was not applied, moves it on. */
-static int call_write(ctrl_client_t *cc, struct event_base *base, uint32_t timeout_ms,
-                      const ctl_request_t *rq, ctl_result_t *res)
+static int call_write(ctl_session_t *s, uint32_t timeout_ms, const ctl_request_t *rq,
+                      ctl_result_t *res)
 {
-    uint64_t deadline_ms = cairn_mono_ms() + timeout_ms;
     Cairn__ClusterStatusRequest probe = CAIRN__CLUSTER_STATUS_REQUEST__INIT;
-    if (call_once(cc, base, CAIRN__RPC_TYPE__RPC_CLUSTER_STATUS, &probe.base, timeout_ms,
-                  res) != 0 || res->err != 0)
+    if (ctl_call_once(s, CAIRN__RPC_TYPE__RPC_CLUSTER_STATUS, &probe.base, timeout_ms,
+                      res) != 0 || res->err != 0)
         return res->done ? 0 : -1;
-    uint64_t now_ms = cairn_mono_ms();
-    uint32_t left_ms = now_ms < deadline_ms ? (uint32_t)(deadline_ms - now_ms) : 1;
-    ctrl_client_set_attempt_timeout(cc, left_ms);
-    if (call_once(cc, base, rq->type, (const ProtobufCMessage *)&rq->msg, left_ms, res) != 0)
+    uint32_t left_ms = ctl_time_left(s->deadline_ms);
+    ctrl_client_set_attempt_timeout(s->cc, left_ms);
+    if (ctl_call_once(s, rq->type, (const ProtobufCMessage *)&rq->msg, left_ms, res) != 0)
         return -1;
     /* Report the whole budget, not what was left for the second call. */
     const char *tail = strstr(res->why, " ms");
@@ -214,26 +158,18 @@ static int call_write(ctrl_client_t *cc, struct event_base *base, uint32_t timeo
     return 0;
 }
 
-/* Runs one call of the command on a private loop within timeout_ms; see
- * call_once for the result. */
+/* Runs one call of the command in a session of its own within timeout_ms;
+ * see ctl_call_once for the result. */
 static int run_call(const ctl_args_t *a, const ctl_request_t *rq, uint32_t timeout_ms,
                     ctl_result_t *res)
 {
-    struct event_base *base = event_base_new();
-    if (!base) {
-        snprintf(res->why, sizeof res->why, "cannot create an event loop");
-        return -1;
-    }
-    int rc = -1;
-    ctrl_client_t *cc = ctrl_client_new(base, a->controllers, a->n_controllers, NULL);
-    if (!cc)
-        snprintf(res->why, sizeof res->why, "cannot create the controller client");
-    else if (rq->is_write)
-        rc = call_write(cc, base, timeout_ms, rq, res);
-    else
-        rc = call_once(cc, base, rq->type, (const ProtobufCMessage *)&rq->msg, timeout_ms, res);
-    ctrl_client_free(cc);
-    event_base_free(base);
+    ctl_session_t s;
+    int rc = ctl_session_open(&s, a, timeout_ms, res->why, sizeof res->why);
+    if (rc == 0 && rq->is_write)
+        rc = call_write(&s, timeout_ms, rq, res);
+    else if (rc == 0)
+        rc = ctl_call_once(&s, rq->type, (const ProtobufCMessage *)&rq->msg, timeout_ms, res);
+    ctl_session_close(&s);
     return rc;
 }
 
@@ -242,8 +178,7 @@ static bool status_failed(const char *what, const Cairn__Status *st)
 {
     if (!st || st->code == 0)
         return false;
-    const char *msg = st->message && st->message[0] ? st->message : cairn_strerror(st->code);
-    fprintf(stderr, "cairnctl: %s: %s\n", what, msg);
+    fprintf(stderr, "cairnctl: %s: %s\n", what, ctl_status_text(st));
     return true;
 }
 
@@ -259,37 +194,21 @@ static int out_of_memory(const char *what)
     return 1;
 }
 
-/* What is left of the command's --timeout, at least 1 ms. */
-static uint32_t time_left(uint64_t deadline_ms)
-{
-    uint64_t now_ms = cairn_mono_ms();
-    return now_ms < deadline_ms ? (uint32_t)(deadline_ms - now_ms) : 1;
-}
-
 /* The brokers and their replication addresses, or NULL after a warning:
  * the describe is then printed without the leaders' data. */
 static Cairn__ListBrokersResponse *list_brokers(const ctl_args_t *a, uint64_t deadline_ms)
 {
-    ctl_request_t rq;
-    memset(&rq, 0, sizeof rq);
-    build_list_brokers(&rq);
+    uint32_t timeout_ms = ctl_time_left(deadline_ms);
     ctl_result_t res;
     memset(&res, 0, sizeof res);
+    ctl_session_t s;
     Cairn__ListBrokersResponse *r = NULL;
-    char why[CTRL_CLIENT_WHY_MAX] = "malformed response from the controller";
-    if (run_call(a, &rq, time_left(deadline_ms), &res) != 0 || res.err != 0) {
-        snprintf(why, sizeof why, "%s", res.why);
-    } else if ((r = cairn__list_brokers_response__unpack(NULL, res.body_len, res.body)) &&
-               r->status && r->status->code != 0) {
-        snprintf(why, sizeof why, "%s", r->status->message && r->status->message[0]
-                 ? r->status->message : cairn_strerror(r->status->code));
-        cairn__list_brokers_response__free_unpacked(r, NULL);
-        r = NULL;
-    }
-    free(res.body);
+    if (ctl_session_open(&s, a, timeout_ms, res.why, sizeof res.why) == 0)
+        r = ctl_list_brokers(&s, timeout_ms, &res);
+    ctl_session_close(&s);
     if (!r)
         fprintf(stderr, "cairnctl: warning: list brokers: %s; no high watermark or lag shown\n",
-                why);
+                res.why);
     return r;
 }
 
@@ -309,7 +228,7 @@ static int render_describe(const ctl_args_t *a, const ctl_request_t *rq,
         any_leader |= v.topic.partitions[i]->leader >= 0;
     Cairn__ListBrokersResponse *brokers = any_leader ? list_brokers(a, deadline_ms) : NULL;
     ctl_leader_states_t ls;
-    int rc = ctl_leader_states_fetch(&v.topic, brokers, time_left(deadline_ms), &ls);
+    int rc = ctl_leader_states_fetch(&v.topic, brokers, ctl_time_left(deadline_ms), &ls);
     if (rc == 0)
         rc = ctl_print_topic_replicas(stdout, r->topic, &v.topic, ls.states, a->json);
     ctl_leader_states_free(&ls);
@@ -413,16 +332,8 @@ int main(int argc, char **argv)
     ctl_result_t res;
     memset(&res, 0, sizeof res);
     uint64_t deadline_ms = cairn_mono_ms() + args.timeout_ms;
-    if (run_call(&args, &rq, args.timeout_ms, &res) != 0) {
-        fprintf(stderr, "cairnctl: %s: %s\n", rq.what, res.why);
-        return 1;
-    }
-    if (res.err == CAIRN_ERR_NO_QUORUM) {
-        fprintf(stderr, "cairnctl: %s\n", res.why);
-        return 1;
-    }
-    if (res.err != 0) {
-        fprintf(stderr, "cairnctl: %s: %s\n", rq.what, res.why);
+    if (run_call(&args, &rq, args.timeout_ms, &res) != 0 || res.err != 0) {
+        ctl_print_call_error(rq.what, &res);
         return 1;
     }
     int rc = print_response(&args, &rq, &res, deadline_ms);

@@ -1,6 +1,5 @@
-/* Kafka's coordinator partition, the union of group lists, and the rows of
- * a group's describe table: offsets and assignments sorted together by
- * partition and merged. */
+/* The union of group lists, and the rows of a group's describe table:
+ * offsets and assignments sorted together by partition and merged. */
 #include "ctl_group_view.h"
 
 #include <stdlib.h>
@@ -83,7 +82,7 @@ static int cmp_row(const void *a, const void *b)
     return strcmp(x->member->member_id, y->member->member_id);
 }
 
-static size_t count_partitions(const Cairn__GroupMemberDescription *m)
+size_t ctl_group_member_partition_count(const Cairn__GroupMemberDescription *m)
 {
     size_t n = 0;
     for (size_t k = 0; k < m->n_assigned; k++)
@@ -115,20 +114,19 @@ int ctl_group_rows_init(ctl_group_rows_t *r, const Cairn__DescribeGroupResponse 
     memset(r, 0, sizeof *r);
     size_t total = g->n_offsets + g->n_members;
     for (size_t i = 0; i < g->n_members; i++)
-        total += count_partitions(g->members[i]);
+        total += ctl_group_member_partition_count(g->members[i]);
     r->rows = calloc(total ? total : 1, sizeof *r->rows);
     if (!r->rows)
         return -1;
     size_t n = collect_rows(g, r->rows);
     qsort(r->rows, n, sizeof *r->rows, cmp_row);
-    /* Merge the rows of one partition: its offset and its (first) owner. */
+    /* Merge the rows of one partition: its offset and its (first) owner.
+     * cmp_row puts an offset row first, so only the owner is taken later. */
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         ctl_group_row_t *cur = &r->rows[i];
         ctl_group_row_t *last = kept ? &r->rows[kept - 1] : NULL;
         if (last && strcmp(last->topic, cur->topic) == 0 && last->partition == cur->partition) {
-            if (!last->offset)
-                last->offset = cur->offset;
             if (!last->member)
                 last->member = cur->member;
             continue;
@@ -136,7 +134,7 @@ int ctl_group_rows_init(ctl_group_rows_t *r, const Cairn__DescribeGroupResponse 
         r->rows[kept++] = *cur;
     }
     for (size_t i = 0; i < g->n_members; i++)
-        if (count_partitions(g->members[i]) == 0)
+        if (ctl_group_member_partition_count(g->members[i]) == 0)
             r->rows[kept++] = (ctl_group_row_t){ .member = g->members[i] };
     r->n_rows = kept;
     return 0;

@@ -1,8 +1,8 @@
-/* The pure half of 'group list' and 'group describe': which partition of
- * __consumer_offsets coordinates a group (Kafka's rule), the union of the
+/* The pure half of 'group list' and 'group describe': the union of the
  * brokers' group lists, and the rows of kafka-consumer-groups --describe
  * (committed offset, log end offset, lag, owner) built from a
- * coordinator's answer. No I/O. */
+ * coordinator's answer. No I/O. (Which partition of __consumer_offsets
+ * coordinates a group is common/group_partition.h.) */
 #ifndef CAIRN_CTL_GROUP_VIEW_H
 #define CAIRN_CTL_GROUP_VIEW_H
 
@@ -12,10 +12,7 @@
 
 #include "group.pb-c.h"
 
-#include "group_partition.h"
-
 #define CTL_GROUP_OFFSETS_TOPIC "__consumer_offsets"
-
 
 /* ---- group list ------------------------------------------------------------- */
 
@@ -71,5 +68,8 @@ void ctl_group_rows_free(ctl_group_rows_t *r);
 bool ctl_group_row_committed(const ctl_group_row_t *row, int64_t *offset);
 /* Lag = log end offset - committed offset, when both are known. */
 bool ctl_group_row_lag(const ctl_group_row_t *row, int64_t *lag);
+
+/* How many partitions m is assigned, over all its topics. */
+size_t ctl_group_member_partition_count(const Cairn__GroupMemberDescription *m);
 
 #endif

@@ -1,8 +1,7 @@
-/* Consumer groups from cairnctl: a session (one loop, one controller
- * client, one deadline) for the controller calls, a fan-out of rpc_clients
- * for the broker calls, and the describe's retry while the coordinator
- * moves or loads. The rows and their rendering are pure (ctl_group_view.h,
- * ctl_print.h). */
+/* Consumer groups from cairnctl: a session (ctl_session.h) for the
+ * controller calls, a fan-out of rpc_clients for the broker calls, and the
+ * describe's retry while the coordinator moves or loads. The rows and their
+ * rendering are pure (ctl_group_view.h, ctl_print.h). */
 #include "ctl_groups.h"
 
 #include <stdio.h>
@@ -18,80 +17,28 @@
 #include "ctl_describe.h"
 #include "ctl_group_view.h"
 #include "ctl_print.h"
-#include "ctrl_client.h"
+#include "ctl_session.h"
 #include "errors.h"
 #include "group.pb-c.h"
+#include "group_partition.h"
+#include "kafka_error.h"
 #include "rpc.h"
 #include "timeutil.h"
 
 #define CTL_REASON_MAX 1024        /* a describe attempt's, which quotes it */
 
-/* The Kafka error codes a DescribeGroup answer carries (as in
- * broker/kafka/kafka_error.h, which cairnctl does not link). */
-#define KAFKA_COORDINATOR_LOAD_IN_PROGRESS 14
-#define KAFKA_COORDINATOR_NOT_AVAILABLE 15
-#define KAFKA_NOT_COORDINATOR 16
-
 typedef struct session {
     const ctl_args_t *a;
-    struct event_base *base;
-    ctrl_client_t *cc;
-    uint64_t deadline_ms;          /* of the whole command (--timeout) */
+    ctl_session_t ctl;             /* its deadline is the whole command's (--timeout) */
 } session_t;
-
-static uint32_t time_left(uint64_t deadline_ms)
-{
-    uint64_t now_ms = cairn_mono_ms();
-    return now_ms < deadline_ms ? (uint32_t)(deadline_ms - now_ms) : 1;
-}
-
-/* The name of a Kafka error code cairnctl expects, else "Kafka error N" in buf. */
-static const char *kafka_error_text(int32_t code, char *buf, size_t len)
-{
-    switch (code) {
-    case KAFKA_COORDINATOR_LOAD_IN_PROGRESS: return "COORDINATOR_LOAD_IN_PROGRESS";
-    case KAFKA_COORDINATOR_NOT_AVAILABLE: return "COORDINATOR_NOT_AVAILABLE";
-    case KAFKA_NOT_COORDINATOR: return "NOT_COORDINATOR";
-    default:
-        snprintf(buf, len, "Kafka error %d", (int)code);
-        return buf;
-    }
-}
 
 static bool coordinator_moving(int32_t code)
 {
-    return code == KAFKA_COORDINATOR_LOAD_IN_PROGRESS || code == KAFKA_COORDINATOR_NOT_AVAILABLE ||
-           code == KAFKA_NOT_COORDINATOR;
-}
-
-static const char *status_text(const Cairn__Status *st)
-{
-    return st->message && st->message[0] ? st->message : cairn_strerror(st->code);
+    return code == KAFKA_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
+           code == KAFKA_ERR_COORDINATOR_NOT_AVAILABLE || code == KAFKA_ERR_NOT_COORDINATOR;
 }
 
 /* ---- the controller --------------------------------------------------------- */
-
-typedef struct ctrl_wait {
-    bool done;
-    int err;
-    char why[CTRL_CLIENT_WHY_MAX];
-    const ProtobufCMessageDescriptor *desc;
-    ProtobufCMessage *msg;         /* owned: the decoded answer */
-    struct event_base *base;
-} ctrl_wait_t;
-
-static void on_ctrl_done(int err, const char *why, const uint8_t *body, size_t body_len, void *arg)
-{
-    ctrl_wait_t *w = arg;
-    w->done = true;
-    w->err = err;
-    snprintf(w->why, sizeof w->why, "%s", why ? why : "");
-    if (err == 0 && !(w->msg = protobuf_c_message_unpack(w->desc, NULL, body_len, body))) {
-        w->err = CAIRN_ERR_CORRUPT;
-        snprintf(w->why, sizeof w->why, "malformed response from the controller");
-    }
-    event_base_loopbreak(w->base);
-}
 
 /* Asks the controller leader within what is left of --timeout. Returns the
  * answer (owned; its Status is the caller's to check), or NULL after one
@@ -100,37 +47,24 @@ static ProtobufCMessage *ask_controller(session_t *s, const char *what, uint32_t
                                         const ProtobufCMessage *req,
                                         const ProtobufCMessageDescriptor *desc)
 {
-    ctrl_wait_t w = { .desc = desc, .base = s->base };
-    int rc = ctrl_client_call(s->cc, type, req, time_left(s->deadline_ms), on_ctrl_done, &w);
-    if (rc != 0) {
-        fprintf(stderr, "cairnctl: %s: %s\n", what, cairn_strerror(rc));
-        return NULL;
-    }
-    while (!w.done && event_base_dispatch(s->base) == 0)
-        ;
-    if (!w.done) {
-        fprintf(stderr, "cairnctl: %s: event loop ended early\n", what);
-        return NULL;
-    }
-    if (w.err == CAIRN_ERR_NO_QUORUM)
-        fprintf(stderr, "cairnctl: %s\n", w.why);
-    else if (w.err != 0)
-        fprintf(stderr, "cairnctl: %s: %s\n", what, w.why[0] ? w.why : cairn_strerror(w.err));
-    return w.err == 0 ? w.msg : NULL;
+    ctl_result_t res = { 0 };
+    ProtobufCMessage *m = ctl_ask(&s->ctl, type, req, desc, ctl_time_left(s->ctl.deadline_ms),
+                                  &res);
+    if (!m)
+        ctl_print_call_error(what, &res);
+    return m;
 }
 
 /* The brokers, or NULL after one error line. */
 static Cairn__ListBrokersResponse *list_brokers(session_t *s, const char *what)
 {
-    Cairn__ListBrokersRequest req = CAIRN__LIST_BROKERS_REQUEST__INIT;
-    Cairn__ListBrokersResponse *r = (Cairn__ListBrokersResponse *)ask_controller(
-        s, what, CAIRN__RPC_TYPE__RPC_LIST_BROKERS, &req.base,
-        &cairn__list_brokers_response__descriptor);
-    if (r && r->status && r->status->code != 0) {
-        fprintf(stderr, "cairnctl: %s: list brokers: %s\n", what, status_text(r->status));
-        cairn__list_brokers_response__free_unpacked(r, NULL);
-        return NULL;
-    }
+    ctl_result_t res = { 0 };
+    Cairn__ListBrokersResponse *r = ctl_list_brokers(&s->ctl, ctl_time_left(s->ctl.deadline_ms),
+                                                     &res);
+    if (!r && res.refused)
+        fprintf(stderr, "cairnctl: %s: list brokers: %s\n", what, res.why);
+    else if (!r)
+        ctl_print_call_error(what, &res);
     return r;
 }
 
@@ -150,7 +84,7 @@ static Cairn__DescribeTopicResponse *describe_topic(session_t *s, const char *wh
         *code = r->status->code;
         if (*code != CAIRN_ERR_UNKNOWN_TOPIC)
             fprintf(stderr, "cairnctl: %s: describe topic '%s': %s\n", what, topic,
-                    status_text(r->status));
+                    ctl_status_text(r->status));
         cairn__describe_topic_response__free_unpacked(r, NULL);
         return NULL;
     }
@@ -162,6 +96,20 @@ static Cairn__DescribeTopicResponse *describe_topic(session_t *s, const char *wh
     return r;
 }
 
+/* The index of partition p in t, or -1. The controller lists partitions in
+ * order, so the index is p itself unless the answer is unusual. */
+static ssize_t partition_index(const Cairn__TopicDescription *t, int32_t p)
+{
+    if (p < 0)
+        return -1;
+    if ((size_t)p < t->n_partitions && t->partitions[p]->partition == (uint32_t)p)
+        return p;
+    for (size_t k = 0; k < t->n_partitions; k++)
+        if (t->partitions[k]->partition == (uint32_t)p)
+            return (ssize_t)k;
+    return -1;
+}
+
 /* ---- the brokers ------------------------------------------------------------ */
 
 /* Sends req to every broker of calls[0..n) at once, each call bounded by
@@ -170,10 +118,10 @@ static Cairn__DescribeTopicResponse *describe_topic(session_t *s, const char *wh
 static void run_broker_calls(session_t *s, ctl_broker_call_t *calls, size_t n, uint32_t type,
                              const ProtobufCMessage *req)
 {
-    uint32_t timeout_ms = time_left(s->deadline_ms);
+    uint32_t timeout_ms = ctl_time_left(s->ctl.deadline_ms);
     if (timeout_ms > CTL_GROUP_BROKER_QUERY_MS_MAX)
         timeout_ms = CTL_GROUP_BROKER_QUERY_MS_MAX;
-    ctl_broker_calls_run(s->base, calls, n, type, req, timeout_ms);
+    ctl_broker_calls_run(s->ctl.base, calls, n, type, req, timeout_ms);
 }
 
 /* ---- group list ------------------------------------------------------------- */
@@ -192,13 +140,12 @@ static int take_listing(ctl_broker_call_t *bc, ctl_group_list_t *l)
     const Cairn__ListGroupsResponse *r = (const Cairn__ListGroupsResponse *)bc->answer;
     if (r->status && r->status->code != 0) {
         fprintf(stderr, "cairnctl: warning: broker %d (%s): %s; its groups are not listed\n", id,
-                addr, status_text(r->status));
+                addr, ctl_status_text(r->status));
         return 0;
     }
     if (r->error_code != 0) {
-        char code[48];
         fprintf(stderr, "cairnctl: warning: broker %d (%s) answered %s; its groups are not "
-                "listed\n", id, addr, kafka_error_text(r->error_code, code, sizeof code));
+                "listed\n", id, addr, kafka_error_name((int16_t)r->error_code));
         return 0;
     }
     if (r->truncated)
@@ -292,16 +239,14 @@ static attempt_t find_coordinator(describe_t *d, int32_t *leader)
         fprintf(stderr, "cairnctl: %s: malformed response from the controller\n", d->what);
         rc = ATTEMPT_FAILED;
     } else {
-        uint32_t p = (uint32_t)cairn_group_partition_for(d->group, (int32_t)n);
-        const Cairn__PartitionDescription *part = NULL;
-        for (size_t i = 0; i < n && !part; i++)
-            if (t->topic->partitions[i]->partition == p)
-                part = t->topic->partitions[i];
+        int32_t p = cairn_group_partition_for(d->group, (int32_t)n);
+        ssize_t k = partition_index(t->topic, p);
+        const Cairn__PartitionDescription *part = k >= 0 ? t->topic->partitions[k] : NULL;
         if (!part)
-            snprintf(d->why, sizeof d->why, "partition %u of " CTL_GROUP_OFFSETS_TOPIC
+            snprintf(d->why, sizeof d->why, "partition %d of " CTL_GROUP_OFFSETS_TOPIC
                      " is missing from the controller's answer", p);
         else if (part->leader < 0)
-            snprintf(d->why, sizeof d->why, "partition %u of " CTL_GROUP_OFFSETS_TOPIC
+            snprintf(d->why, sizeof d->why, "partition %d of " CTL_GROUP_OFFSETS_TOPIC
                      " (the group's coordinator) has no leader", p);
         else
             rc = ATTEMPT_DONE;
@@ -323,13 +268,12 @@ static attempt_t take_description(describe_t *d, ctl_broker_call_t *bc)
     Cairn__DescribeGroupResponse *r = (Cairn__DescribeGroupResponse *)bc->answer;
     if (r->status && r->status->code != 0) {
         snprintf(d->why, sizeof d->why, "coordinator broker %d: %s", d->coordinator,
-                 status_text(r->status));
+                 ctl_status_text(r->status));
         return ATTEMPT_FAILED;
     }
     if (r->error_code != 0) {
-        char code[48];
         snprintf(d->why, sizeof d->why, "coordinator broker %d answered %s", d->coordinator,
-                 kafka_error_text(r->error_code, code, sizeof code));
+                 kafka_error_name((int16_t)r->error_code));
         return coordinator_moving(r->error_code) ? ATTEMPT_RETRY : ATTEMPT_FAILED;
     }
     d->answer = r;
@@ -380,8 +324,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 static void pause_ms(session_t *s, uint32_t ms)
 {
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-    if (event_base_once(s->base, -1, EV_TIMEOUT, on_wake, s->base, &tv) == 0)
-        (void)event_base_dispatch(s->base);
+    if (event_base_once(s->ctl.base, -1, EV_TIMEOUT, on_wake, s->ctl.base, &tv) == 0)
+        (void)event_base_dispatch(s->ctl.base);
 }
 
 /* Asks until the coordinator answers, for at most CTL_GROUP_RETRY_MS (and
@@ -391,8 +335,8 @@ static int ask_coordinator(describe_t *d)
 {
     uint64_t start_ms = cairn_mono_ms();
     uint64_t give_up_ms = start_ms + CTL_GROUP_RETRY_MS;
-    if (give_up_ms > d->s->deadline_ms)
-        give_up_ms = d->s->deadline_ms;
+    if (give_up_ms > d->s->ctl.deadline_ms)
+        give_up_ms = d->s->ctl.deadline_ms;
     for (;;) {
         attempt_t rc = describe_attempt(d);
         if (rc == ATTEMPT_DONE)
@@ -411,27 +355,13 @@ static int ask_coordinator(describe_t *d)
 
 /* ---- group describe: log end offsets ----------------------------------------------- */
 
-/* The index of partition p in t, or -1. The controller lists partitions in
- * order, so the index is p itself unless the answer is unusual. */
-static ssize_t partition_index(const Cairn__TopicDescription *t, int32_t p)
-{
-    if (p < 0)
-        return -1;
-    if ((size_t)p < t->n_partitions && t->partitions[p]->partition == (uint32_t)p)
-        return p;
-    for (size_t k = 0; k < t->n_partitions; k++)
-        if (t->partitions[k]->partition == (uint32_t)p)
-            return (ssize_t)k;
-    return -1;
-}
-
 /* Fills the log end offset of rows[0..n) (all of topic t) from its
  * partition leaders' high watermarks. */
 static void fill_log_ends(describe_t *d, const Cairn__TopicDescription *t, ctl_group_row_t *rows,
                           size_t n)
 {
     ctl_leader_states_t ls;
-    if (ctl_leader_states_fetch(t, d->brokers, time_left(d->s->deadline_ms), &ls) == 0) {
+    if (ctl_leader_states_fetch(t, d->brokers, ctl_time_left(d->s->ctl.deadline_ms), &ls) == 0) {
         for (size_t i = 0; i < n; i++) {
             ssize_t k = partition_index(t, rows[i].partition);
             const Cairn__PartitionReplicaState *st = k >= 0 ? ls.states[k] : NULL;
@@ -456,7 +386,7 @@ static void fill_all_log_ends(describe_t *d, ctl_group_rows_t *rows)
         while (end < rows->n_rows && rows->rows[end].topic &&
                strcmp(rows->rows[end].topic, rows->rows[i].topic) == 0)
             end++;
-        if (cairn_mono_ms() >= d->s->deadline_ms) {
+        if (cairn_mono_ms() >= d->s->ctl.deadline_ms) {
             skipped++;
         } else {
             int code;
@@ -518,20 +448,14 @@ out:
 
 int ctl_groups_run(const ctl_args_t *a)
 {
-    session_t s = { .a = a, .deadline_ms = cairn_mono_ms() + a->timeout_ms };
-    s.base = event_base_new();
-    if (!s.base) {
-        fprintf(stderr, "cairnctl: cannot create an event loop\n");
-        return 1;
-    }
-    s.cc = ctrl_client_new(s.base, a->controllers, a->n_controllers, NULL);
+    session_t s = { .a = a };
+    char why[CTL_WHY_MAX];
     int rc = 1;
-    if (!s.cc)
-        fprintf(stderr, "cairnctl: cannot create the controller client\n");
+    if (ctl_session_open(&s.ctl, a, a->timeout_ms, why, sizeof why) != 0)
+        fprintf(stderr, "cairnctl: %s\n", why);
     else
         rc = a->cmd == CTL_CMD_GROUP_LIST ? group_list(&s) : group_describe(&s);
-    ctrl_client_free(s.cc);
-    event_base_free(s.base);
+    ctl_session_close(&s.ctl);
     if (rc == 0 && fflush(stdout) != 0) {
         fprintf(stderr, "cairnctl: writing the output failed\n");
         rc = 1;

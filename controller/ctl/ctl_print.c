@@ -623,11 +623,8 @@ static int print_group_members(FILE *out, const Cairn__DescribeGroupResponse *g)
                                          "#PARTITIONS", "ASSIGNMENT" });
     for (size_t i = 0; i < g->n_members; i++) {
         const Cairn__GroupMemberDescription *m = g->members[i];
-        size_t n = 0;
-        for (size_t k = 0; k < m->n_assigned; k++)
-            n += m->assigned[k]->n_partitions;
         char count[24], assignment[TABLE_CELL_MAX];
-        snprintf(count, sizeof count, "%zu", n);
+        snprintf(count, sizeof count, "%zu", ctl_group_member_partition_count(m));
         format_assignment(assignment, sizeof assignment, m);
         table_row(&t, (const char *const[]){ or_dash(m->member_id), or_dash(m->group_instance_id),
                                              or_dash(m->client_host), or_dash(m->client_id),

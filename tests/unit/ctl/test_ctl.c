@@ -13,13 +13,6 @@
 
 /* ---- Arguments ----------------------------------------------------------- */
 
-#define ARGV(...) ((char *const[]){ "cairnctl", __VA_ARGS__, NULL })
-#define ARGC(...) ((int)(sizeof((char *const[]){ "cairnctl", __VA_ARGS__ }) / sizeof(char *)))
-#define PARSE(env, out, ...) \
-    ctl_args_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (env), (out), err, sizeof err)
-
-static const ctl_env_t no_env = { NULL, NULL, NULL };
-
 START_TEST(test_args_defaults)
 {
     static ctl_args_t a;
@@ -260,27 +253,6 @@ START_TEST(test_parse_controllers_forms)
 END_TEST
 
 /* ---- JSON writer ----------------------------------------------------------- */
-
-typedef struct capture {
-    FILE *f;
-    char *buf;
-    size_t len;
-} capture_t;
-
-static void capture_open(capture_t *c)
-{
-    c->buf = NULL;
-    c->len = 0;
-    c->f = open_memstream(&c->buf, &c->len);
-    ck_assert_ptr_nonnull(c->f);
-}
-
-/* Closes the stream; the caller frees c->buf. */
-static const char *capture_close(capture_t *c)
-{
-    ck_assert_int_eq(fclose(c->f), 0);
-    return c->buf;
-}
 
 START_TEST(test_json_escaping)
 {

@@ -9,32 +9,26 @@
 #include "ctl_test.h"
 #include "ctl_group_view.h"
 #include "ctl_print.h"
-
-static const ctl_env_t no_env = { NULL, NULL, NULL };
+#include "group_partition.h"
 
 /* ---- Arguments ----------------------------------------------------------- */
-
-#define ARGV(...) ((char *const[]){ "cairnctl", __VA_ARGS__, NULL })
-#define ARGC(...) ((int)(sizeof((char *const[]){ "cairnctl", __VA_ARGS__ }) / sizeof(char *)))
-#define PARSE(out, ...) \
-    ctl_args_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), &no_env, (out), err, sizeof err)
 
 START_TEST(test_args_group_commands)
 {
     static ctl_args_t a;
     char err[256];
-    ck_assert_int_eq(PARSE(&a, "group", "list"), 0);
+    ck_assert_int_eq(PARSE(&no_env, &a, "group", "list"), 0);
     ck_assert_int_eq(a.cmd, CTL_CMD_GROUP_LIST);
     ck_assert(!a.json);
     ck_assert_ptr_null(a.group);
-    ck_assert_int_eq(PARSE(&a, "group", "list", "--json"), 0);
+    ck_assert_int_eq(PARSE(&no_env, &a, "group", "list", "--json"), 0);
     ck_assert(a.json);
-    ck_assert_int_eq(PARSE(&a, "--json", "group", "describe", "orders-app"), 0);
+    ck_assert_int_eq(PARSE(&no_env, &a, "--json", "group", "describe", "orders-app"), 0);
     ck_assert_int_eq(a.cmd, CTL_CMD_GROUP_DESCRIBE);
     ck_assert(a.json);
     ck_assert_str_eq(a.group, "orders-app");
     ck_assert_ptr_null(a.topic);
-    ck_assert_int_eq(PARSE(&a, "group", "describe", "--", "-dash"), 0);
+    ck_assert_int_eq(PARSE(&no_env, &a, "group", "describe", "--", "-dash"), 0);
     ck_assert_str_eq(a.group, "-dash");
 }
 END_TEST
@@ -64,25 +58,23 @@ START_TEST(test_args_group_name_bound)
     char err[256];
     memset(name, 'g', CTL_GROUP_NAME_MAX);
     name[CTL_GROUP_NAME_MAX] = '\0';
-    ck_assert_int_eq(PARSE(&a, "group", "describe", name), 0);
+    ck_assert_int_eq(PARSE(&no_env, &a, "group", "describe", name), 0);
     name[CTL_GROUP_NAME_MAX] = 'g';
     name[CTL_GROUP_NAME_MAX + 1] = '\0';
-    ck_assert_int_eq(PARSE(&a, "group", "describe", name), -1);
+    ck_assert_int_eq(PARSE(&no_env, &a, "group", "describe", name), -1);
     ck_assert_ptr_nonnull(strstr(err, "group name too long"));
 }
 END_TEST
 
 START_TEST(test_usage_lists_group_commands)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    ck_assert_ptr_nonnull(f);
-    ctl_usage(f);
-    ck_assert_int_eq(fclose(f), 0);
-    ck_assert_ptr_nonnull(strstr(buf, "group list [--json]"));
-    ck_assert_ptr_nonnull(strstr(buf, "group describe NAME [--json]"));
-    free(buf);
+    capture_t c;
+    capture_open(&c);
+    ctl_usage(c.f);
+    const char *out = capture_close(&c);
+    ck_assert_ptr_nonnull(strstr(out, "group list [--json]"));
+    ck_assert_ptr_nonnull(strstr(out, "group describe NAME [--json]"));
+    free(c.buf);
 }
 END_TEST
 
@@ -165,13 +157,11 @@ START_TEST(test_group_list_union)
     ck_assert_str_eq(l.groups[2].group_id, "zeta");     /* the lower broker id */
     ck_assert_int_eq(l.groups[2].coordinator, 1);
 
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    ck_assert_int_eq(ctl_print_group_list(f, &l, false), 0);
-    ck_assert_int_eq(ctl_print_group_list(f, &l, true), 0);
-    ck_assert_int_eq(fclose(f), 0);
-    ck_assert_str_eq(buf,
+    capture_t c;
+    capture_open(&c);
+    ck_assert_int_eq(ctl_print_group_list(c.f, &l, false), 0);
+    ck_assert_int_eq(ctl_print_group_list(c.f, &l, true), 0);
+    ck_assert_str_eq(capture_close(&c),
         "GROUP   STATE   PROTOCOL-TYPE  COORDINATOR\n"
         "alpha   Empty   -              2\n"
         "moving  Stable  consumer       2\n"
@@ -180,16 +170,14 @@ START_TEST(test_group_list_union)
         "\"coordinator\": 2}, {\"group\": \"moving\", \"state\": \"Stable\", \"protocol_type\": "
         "\"consumer\", \"coordinator\": 2}, {\"group\": \"zeta\", \"state\": \"Stable\", "
         "\"protocol_type\": \"consumer\", \"coordinator\": 1}]}\n");
-    free(buf);
+    free(c.buf);
     ctl_group_list_free(&l);
 
-    buf = NULL;
-    f = open_memstream(&buf, &len);
-    ck_assert_int_eq(ctl_print_group_list(f, &l, false), 0);
-    ck_assert_int_eq(ctl_print_group_list(f, &l, true), 0);
-    ck_assert_int_eq(fclose(f), 0);
-    ck_assert_str_eq(buf, "No consumer groups.\n{\"groups\": []}\n");
-    free(buf);
+    capture_open(&c);
+    ck_assert_int_eq(ctl_print_group_list(c.f, &l, false), 0);
+    ck_assert_int_eq(ctl_print_group_list(c.f, &l, true), 0);
+    ck_assert_str_eq(capture_close(&c), "No consumer groups.\n{\"groups\": []}\n");
+    free(c.buf);
 }
 END_TEST
 
@@ -309,13 +297,11 @@ END_TEST
 
 static char *render_group(const Cairn__DescribeGroupResponse *g, ctl_group_rows_t *r, bool json)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(ctl_print_group(f, g, 2, r, json), 0);
-    ck_assert_int_eq(fclose(f), 0);
-    return buf;
+    capture_t c;
+    capture_open(&c);
+    ck_assert_int_eq(ctl_print_group(c.f, g, 2, r, json), 0);
+    capture_close(&c);
+    return c.buf;
 }
 
 /* Log end offsets for orders 0, 1 and 2; none for 3 (its leader did not

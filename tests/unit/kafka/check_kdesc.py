@@ -11,7 +11,7 @@ and for every struct the fields present in those versions, in order, with
 their types, versions, nullable versions, tags and defaults. Every data
 format is checked the same way against SCHEMA_DIR/../embedded/<Name>.json.
 Structs a schema declares in commonStructs are looked up by type name.
-Also checks broker/kafka/kafka_error.h against error-codes.tsv next to the
+Also checks common/kafka_error.h against error-codes.tsv next to the
 schemas.
 """
 
@@ -228,7 +228,7 @@ def main(argv):
         c.api(api, schema_dir)
     for data in datas:
         c.data(data, os.path.join(schema_dir, '..', 'embedded'))
-    nerr = check_errors(c, os.path.join(root, 'broker', 'kafka', 'kafka_error.h'),
+    nerr = check_errors(c, os.path.join(root, 'common', 'kafka_error.h'),
                         os.path.join(schema_dir, '..', 'error-codes.tsv'))
     for e in c.errors:
         print('MISMATCH ' + e)

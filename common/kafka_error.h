@@ -1,6 +1,7 @@
 /* Kafka wire error codes Cairn puts in ErrorCode fields (README §6 plus
  * the admin ones). A separate enum from cairn_err_t (common/errors.h):
- * internal codes never go on the wire; handlers map them explicitly. */
+ * internal codes never go on the wire; handlers map them explicitly. In
+ * common/ because cairnctl reads them too, in the brokers' group answers. */
 #ifndef CAIRN_KAFKA_ERROR_H
 #define CAIRN_KAFKA_ERROR_H
 
