@@ -17,8 +17,10 @@
 #include "kafka_error.h"
 #include "log.h"
 #include "replicas.h"
+#include "timeutil.h"
 
 #define EXPIRE_MIN_INTERVAL_MS 100
+#define LOAD_RETRY_MS 1000
 
 int32_t group_partition_for(const char *group, int32_t n)
 {
@@ -27,16 +29,7 @@ int32_t group_partition_for(const char *group, int32_t n)
 
 int64_t coord_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-uint64_t coord_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (int64_t)cairn_wall_ms();
 }
 
 const char *group_state_name(group_state_t s)
@@ -87,11 +80,10 @@ group_t *coord_group_add(group_coord_t *gc, const char *id, int32_t part)
     g->gc = gc;
     g->part = part;
     g->state = GROUP_EMPTY;
-    g->state_since_ms = coord_now_ms();
+    g->state_since_ms = (int64_t)cairn_wall_ms();
     uint32_t bkt = bucket_of(id);
     g->next = gc->buckets[bkt];
     gc->buckets[bkt] = g;
-    gc->n_groups++;
     return g;
 }
 
@@ -116,12 +108,8 @@ void coord_group_remove(group_coord_t *gc, group_t *g, int16_t kafka_error)
         pp = &(*pp)->next;
     CAIRN_ASSERT(*pp == g);
     *pp = g->next;
-    gc->n_groups--;
     group_fail_parked(g, kafka_error);
-    while (g->n_members > 0) {
-        group_member_t *m = g->members[--g->n_members];
-        group_member_free(m);
-    }
+    group_members_clear(g);
     g->state = GROUP_DEAD;
     g->removed = true;
     if (g->refs == 0)
@@ -207,8 +195,19 @@ static size_t groups_in(group_coord_t *gc, int32_t part)
     return n;
 }
 
+/* A load step failed: the partition stays loading and on_load tries again
+ * after LOAD_RETRY_MS, so a bad read neither spins nor sticks. */
+static bool load_retry_later(group_coord_t *gc, int32_t part, const char *what)
+{
+    coord_part_t *cp = &gc->parts[part];
+    LOG_WARN("group", "%s-%d: %s loading offset %" PRId64 "; retrying in %d ms",
+             GROUP_OFFSETS_TOPIC, part, what, cp->load_next, LOAD_RETRY_MS);
+    cp->load_retry_ms = cairn_mono_ms() + LOAD_RETRY_MS;
+    return false;
+}
+
 /* Reads one chunk of part's log into its groups. Returns true when the
- * partition still has more to load. */
+ * partition still has more to load now. */
 static bool load_step(group_coord_t *gc, int32_t part)
 {
     coord_part_t *cp = &gc->parts[part];
@@ -223,11 +222,8 @@ static bool load_step(group_coord_t *gc, int32_t part)
     int rc = cp->load_next < cp->load_end
         ? plog_read(r->log, cp->load_next, cp->load_end, (uint32_t)gc->load_buf_len, true, &sl)
         : 0;
-    if (rc == -2) {
-        LOG_ERROR("group", "%s-%d: reading the log at offset %" PRId64 " failed; retrying",
-                  GROUP_OFFSETS_TOPIC, part, cp->load_next);
-        return false;                   /* stays loading; the next sync retries */
-    }
+    if (rc == -2)
+        return load_retry_later(gc, part, "reading the log failed");
     if (rc == -1) {
         cp->load_next = plog_start_offset(r->log);
         return true;
@@ -236,16 +232,13 @@ static bool load_step(group_coord_t *gc, int32_t part)
         if (sl.length > gc->load_buf_len) {
             uint8_t *nb = realloc(gc->load_buf, sl.length);
             if (!nb)
-                return true;
+                return load_retry_later(gc, part, "out of memory for the read buffer");
             gc->load_buf = nb;
             gc->load_buf_len = sl.length;
         }
         ssize_t got = pread(sl.fd, gc->load_buf, sl.length, (off_t)sl.file_pos);
-        if (got != (ssize_t)sl.length) {
-            LOG_ERROR("group", "%s-%d: short read loading offset %" PRId64 "; retrying",
-                      GROUP_OFFSETS_TOPIC, part, cp->load_next);
-            return false;
-        }
+        if (got != (ssize_t)sl.length)
+            return load_retry_later(gc, part, "a short read");
         store_replay(gc, part, gc->load_buf, sl.length);
         cp->load_next = sl.next_offset;
         if (cp->load_next < cp->load_end)
@@ -264,12 +257,21 @@ static void on_load(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     group_coord_t *gc = arg;
-    bool more = false;
-    for (int32_t p = 0; p < gc->n_parts; p++)
-        if (gc->parts[p].state == PART_LOADING && load_step(gc, p))
+    uint64_t now = cairn_mono_ms();
+    bool more = false, waiting = false;
+    for (int32_t p = 0; p < gc->n_parts; p++) {
+        coord_part_t *cp = &gc->parts[p];
+        if (cp->state == PART_LOADING && now >= cp->load_retry_ms && load_step(gc, p))
             more = true;
-    if (more)
+        waiting |= cp->state == PART_LOADING;
+    }
+    if (more) {
         event_active(gc->load_ev, EV_TIMEOUT, 0);
+    } else if (waiting) {
+        /* Only failed loads are left: wake up when they may retry. */
+        struct timeval tv = { LOAD_RETRY_MS / 1000, (LOAD_RETRY_MS % 1000) * 1000 };
+        event_add(gc->load_ev, &tv);
+    }
 }
 
 static void start_load(group_coord_t *gc, int32_t part, replica_t *r)
@@ -279,6 +281,7 @@ static void start_load(group_coord_t *gc, int32_t part, replica_t *r)
     cp->epoch = r->leader_epoch;
     cp->load_next = plog_start_offset(r->log);
     cp->load_end = plog_end_offset(r->log);
+    cp->load_retry_ms = 0;
     LOG_INFO("group", "%s-%d: leader at epoch %d, loading groups from offsets %" PRId64
              "..%" PRId64, GROUP_OFFSETS_TOPIC, part, cp->epoch, cp->load_next, cp->load_end);
     event_active(gc->load_ev, EV_TIMEOUT, 0);
@@ -365,10 +368,11 @@ void group_coord_free(group_coord_t *gc)
 {
     if (!gc)
         return;
+    /* Every group belongs to a partition below n_parts, so unloading them
+     * all empties the table. */
     resize_parts(gc, 0);
     for (uint32_t i = 0; i < GROUP_BUCKETS; i++)
-        while (gc->buckets[i])
-            coord_group_remove(gc, gc->buckets[i], KAFKA_ERR_NOT_COORDINATOR);
+        CAIRN_ASSERT(gc->buckets[i] == NULL);
     if (gc->load_ev)
         event_free(gc->load_ev);
     if (gc->expire_timer)
@@ -438,8 +442,8 @@ size_t group_coord_list(group_coord_t *gc, group_listing_t *out, size_t max)
     size_t n = 0;
     for (uint32_t i = 0; i < GROUP_BUCKETS; i++)
         for (group_t *g = gc->buckets[i]; g; g = g->next) {
-            if (gc->n_parts == 0 || g->part >= gc->n_parts ||
-                gc->parts[g->part].state != PART_LOADED)
+            CAIRN_ASSERT(g->part < gc->n_parts);
+            if (gc->parts[g->part].state != PART_LOADED)
                 continue;
             if (n < max)
                 out[n] = (group_listing_t){ g->id, g->protocol_type ? g->protocol_type : "",

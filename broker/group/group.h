@@ -49,7 +49,6 @@ typedef struct group_member {
     size_t n_protocols;
     uint8_t *assignment;               /* from the leader's SyncGroup */
     size_t assignment_len;
-    bool is_new;                       /* joined in the rebalance under way */
     /* A parked JoinGroup / SyncGroup (at most one each). */
     group_join_fn join_fn;
     void *join_arg;
@@ -102,6 +101,7 @@ typedef struct coord_part {
     int32_t epoch;                     /* leader epoch it was loaded in */
     int64_t load_next;                 /* loading: next offset to read */
     int64_t load_end;                  /* loading: read up to here */
+    uint64_t load_retry_ms;            /* loading: monotonic; a failed read waits until then */
 } coord_part_t;
 
 #define GROUP_BUCKETS 1024u
@@ -111,7 +111,6 @@ struct group_coord {
     coord_part_t *parts;               /* one per __consumer_offsets partition */
     int32_t n_parts;                   /* 0: the topic does not exist yet */
     group_t *buckets[GROUP_BUCKETS];
-    size_t n_groups;
     struct event *load_ev;             /* loads one chunk per loop turn */
     struct event *expire_timer;
     uint8_t *load_buf;
@@ -131,14 +130,14 @@ group_t *coord_group_find(struct group_coord *gc, const char *id);
 /* A new Empty group in the table, or NULL when out of memory. */
 group_t *coord_group_add(struct group_coord *gc, const char *id, int32_t part);
 /* Takes g out of the table; answers its parked requests with kafka_error
- * (0: leave them, the caller already did) and frees it once no write
- * points at it. */
+ * (0 only where none can be parked: a load, or an Empty or Dead group,
+ * which has no members) and frees it once no write points at it. */
 void coord_group_remove(struct group_coord *gc, group_t *g, int16_t kafka_error);
 /* A write pointing at g is done (see group_t.refs). */
 void coord_group_unref(group_t *g);
 
-int64_t coord_now_ms(void);            /* wall clock, for records */
-uint64_t coord_mono_ms(void);          /* monotonic, for timers */
+/* cairn_wall_ms(), kept for store.c and offsets.c until they call it. */
+int64_t coord_now_ms(void);
 
 /* ---- view.c: what describe and join show of a member ---------------------------- */
 
@@ -159,6 +158,10 @@ bool group_subscription_has_topic(const uint8_t *metadata, size_t len, const cha
 /* ---- rebalance.c ------------------------------------------------------------- */
 
 group_member_t *group_member_find(const group_t *g, const char *member_id);
+/* Kafka's member checks: FENCED_INSTANCE_ID when instance_id (may be NULL)
+ * belongs to another member, else UNKNOWN_MEMBER_ID or NONE with *out set. */
+int16_t group_member_check(const group_t *g, const char *member_id, const char *instance_id,
+                           group_member_t **out);
 /* Removes m (leave, session expiry, fencing): answers its parked requests
  * with kafka_error and rebalances what remains. */
 void group_member_remove(group_t *g, group_member_t *m, int16_t kafka_error);
@@ -179,7 +182,7 @@ void group_member_restore(group_t *g, const char *member_id, const char *instanc
                           const uint8_t *subscription, size_t subscription_len,
                           const uint8_t *assignment, size_t assignment_len);
 /* Answers every parked request of g with kafka_error and stops its timers
- * (unload, deletion). */
+ * (unload, deletion); kafka_error 0 asserts nothing is parked. */
 void group_fail_parked(group_t *g, int16_t kafka_error);
 
 /* ---- offsets.c --------------------------------------------------------------- */

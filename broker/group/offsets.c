@@ -131,22 +131,18 @@ static void all_parts(const group_commit_req_t *req, int16_t err)
         req->parts[i].error = err;
 }
 
-/* Kafka's doCommitOffsets checks, for a group that exists. */
+/* Kafka's doCommitOffsets checks, for a group that exists: a member's, as
+ * for a heartbeat, plus the generation and no assignment under way. */
 static int16_t commit_allowed(group_t *g, const group_commit_req_t *req)
 {
     if (g->state == GROUP_DEAD)
         return KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
     if (req->generation < 0 && g->state == GROUP_EMPTY)
         return KAFKA_ERR_NONE;         /* not using group management */
-    group_member_t *m = group_member_find(g, req->member_id);
-    if (req->instance_id) {
-        for (size_t i = 0; i < g->n_members; i++)
-            if (g->members[i]->instance_id &&
-                strcmp(g->members[i]->instance_id, req->instance_id) == 0 && g->members[i] != m)
-                return KAFKA_ERR_FENCED_INSTANCE_ID;
-    }
-    if (!m)
-        return KAFKA_ERR_UNKNOWN_MEMBER_ID;
+    group_member_t *m;
+    int16_t err = group_member_check(g, req->member_id, req->instance_id, &m);
+    if (err != KAFKA_ERR_NONE)
+        return err;
     if (req->generation != g->generation)
         return KAFKA_ERR_ILLEGAL_GENERATION;
     if (g->state == GROUP_COMPLETING_REBALANCE)

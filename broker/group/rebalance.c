@@ -18,6 +18,7 @@
 #include "group.h"
 #include "kafka_error.h"
 #include "log.h"
+#include "timeutil.h"
 
 #define MEMBER_PROTOCOLS_MAX 64              /* per JoinGroup */
 #define MEMBER_METADATA_MAX (1u << 20)       /* bytes of protocol metadata per member */
@@ -183,7 +184,6 @@ static group_member_t *add_member(group_t *g, const group_join_req_t *req)
         group_member_free(m);
         return NULL;
     }
-    m->is_new = true;
     g->members[g->n_members++] = m;
     return m;
 }
@@ -278,33 +278,40 @@ static bool supports(const group_t *g, const group_member_t *self, const group_j
 }
 
 /* Every member votes for its most preferred protocol that all support; the
- * most votes wins, ties going to the earlier member's preference. */
+ * most votes wins, ties going to the first member's preference. The
+ * candidates are the first member's protocols (all of them are among
+ * those), each checked once, so this is O(members * protocols^2). */
 static const char *select_protocol(const group_t *g)
 {
-    const char *best = NULL;
-    size_t best_votes = 0;
-    for (size_t i = 0; i < g->n_members; i++) {
-        const group_member_t *cand_m = g->members[i];
-        for (size_t k = 0; k < cand_m->n_protocols; k++) {
-            const char *cand = cand_m->protocols[k].name;
-            if (!all_support(g, NULL, cand))
-                continue;
-            size_t votes = 0;
-            for (size_t j = 0; j < g->n_members; j++) {
-                const group_member_t *v = g->members[j];
-                for (size_t p = 0; p < v->n_protocols; p++)
-                    if (all_support(g, NULL, v->protocols[p].name)) {
-                        votes += strcmp(v->protocols[p].name, cand) == 0;
-                        break;
-                    }
-            }
-            if (votes > best_votes) {
-                best = cand;
-                best_votes = votes;
-            }
-        }
+    if (g->n_members == 0)
+        return NULL;
+    const group_member_t *first = g->members[0];
+    size_t n = first->n_protocols;
+    CAIRN_ASSERT(n <= MEMBER_PROTOCOLS_MAX);    /* check_join; restored members have 1 */
+    bool cand[MEMBER_PROTOCOLS_MAX];
+    size_t votes[MEMBER_PROTOCOLS_MAX] = {0};
+    for (size_t k = 0; k < n; k++) {
+        const char *name = first->protocols[k].name;
+        bool dup = false;
+        for (size_t j = 0; j < k && !dup; j++)
+            dup = strcmp(first->protocols[j].name, name) == 0;
+        cand[k] = !dup && all_support(g, first, name);
     }
-    return best;
+    for (size_t i = 0; i < g->n_members; i++) {
+        const group_member_t *v = g->members[i];
+        bool voted = false;
+        for (size_t p = 0; p < v->n_protocols && !voted; p++)
+            for (size_t k = 0; k < n && !voted; k++)
+                if (cand[k] && strcmp(first->protocols[k].name, v->protocols[p].name) == 0) {
+                    votes[k]++;
+                    voted = true;
+                }
+    }
+    size_t best = n;
+    for (size_t k = 0; k < n; k++)
+        if (votes[k] > 0 && (best == n || votes[k] > votes[best]))
+            best = k;
+    return best < n ? first->protocols[best].name : NULL;
 }
 
 static bool same_protocols(const group_member_t *m, const group_join_req_t *req)
@@ -327,7 +334,7 @@ static void set_state(group_t *g, group_state_t s)
         LOG_DEBUG("group", "group %s: %s -> %s (generation %d, %zu members)", g->id,
                   group_state_name(g->state), group_state_name(s), g->generation, g->n_members);
     g->state = s;
-    g->state_since_ms = coord_now_ms();
+    g->state_since_ms = (int64_t)cairn_wall_ms();
 }
 
 static bool is_leader(const group_t *g, const group_member_t *m)
@@ -407,6 +414,10 @@ void group_fail_parked(group_t *g, int16_t kafka_error)
         if (kafka_error != KAFKA_ERR_NONE) {
             answer_parked_join(g, m, kafka_error);
             answer_parked_sync(m, kafka_error);
+        } else {
+            /* NONE comes from loads, expiry and deletion, where nothing can
+             * be parked (a group with members is never Empty or Dead). */
+            CAIRN_ASSERT(!m->join_fn && !m->sync_fn);
         }
     }
 }
@@ -489,7 +500,6 @@ static void complete_join(group_t *g)
              g->generation, g->n_members, g->protocol, g->leader_id);
     for (size_t i = 0; i < g->n_members; i++) {
         group_member_t *m = g->members[i];
-        m->is_new = false;
         touch(m);
         answer_parked_join(g, m, KAFKA_ERR_NONE);
     }
@@ -532,7 +542,7 @@ void group_on_rebalance_timer(evutil_socket_t fd, short what, void *arg)
     if (g->state != GROUP_PREPARING_REBALANCE)
         return;
     if (g->initial_delay) {
-        uint64_t now = coord_mono_ms();
+        uint64_t now = cairn_mono_ms();
         uint64_t delay = (uint64_t)g->gc->b->cfg->group_initial_rebalance_delay_ms;
         if (g->new_member_added && now < g->rebalance_deadline_ms) {
             /* Kafka's InitialDelayedJoin: each newcomer buys another delay,
@@ -563,7 +573,7 @@ static void prepare_rebalance(group_t *g, const char *reason)
     g->initial_delay = initial && delay > 0;
     g->new_member_added = false;
     if (g->initial_delay) {
-        g->rebalance_deadline_ms = coord_mono_ms() + timeout;
+        g->rebalance_deadline_ms = cairn_mono_ms() + timeout;
         arm_rebalance_timer(g, delay < timeout ? delay : timeout);
     } else {
         arm_rebalance_timer(g, timeout);
@@ -591,8 +601,8 @@ void group_member_remove(group_t *g, group_member_t *m, int16_t kafka_error)
     }
 }
 
-static int16_t check_member(const group_t *g, const char *member_id, const char *instance_id,
-                            group_member_t **out)
+int16_t group_member_check(const group_t *g, const char *member_id, const char *instance_id,
+                           group_member_t **out)
 {
     group_member_t *m = group_member_find(g, member_id);
     if (instance_id) {
@@ -756,6 +766,12 @@ void group_coord_join(group_coord_t *gc, const group_join_req_t *req, group_join
     if (r.rebalance_timeout_ms < 0)
         r.rebalance_timeout_ms = r.session_timeout_ms;
     group_t *g = coord_group_find(gc, r.group_id);
+    if (g && g->state == GROUP_DEAD) {
+        /* Being deleted: no generation may form behind its tombstone. As in
+         * Kafka, the member finds the coordinator again and retries. */
+        fail_join(fn, arg, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, r.member_id);
+        return;
+    }
     if (!g && r.member_id[0]) {
         fail_join(fn, arg, KAFKA_ERR_UNKNOWN_MEMBER_ID, r.member_id);
         return;
@@ -768,7 +784,7 @@ void group_coord_join(group_coord_t *gc, const group_join_req_t *req, group_join
     }
     group_member_t *m = NULL;
     if (r.member_id[0]) {
-        err = check_member(g, r.member_id, r.instance_id, &m);
+        err = group_member_check(g, r.member_id, r.instance_id, &m);
         if (err != KAFKA_ERR_NONE) {
             fail_join(fn, arg, err, r.member_id);
             return;
@@ -791,6 +807,16 @@ typedef struct stored_sync {
     int32_t generation;
 } stored_sync_t;
 
+/* The generation's assignment cannot be handed out: every parked SyncGroup
+ * gets err and the group rebalances (which drops the assignments). */
+static void abort_sync(group_t *g, int16_t err, const char *why)
+{
+    CAIRN_ASSERT(g->state == GROUP_COMPLETING_REBALANCE);
+    for (size_t i = 0; i < g->n_members; i++)
+        answer_parked_sync(g->members[i], err);
+    prepare_rebalance(g, why);
+}
+
 static void on_assignment_stored(void *arg, int16_t kafka_error)
 {
     stored_sync_t *ss = arg;
@@ -806,10 +832,7 @@ static void on_assignment_stored(void *arg, int16_t kafka_error)
     if (kafka_error != KAFKA_ERR_NONE) {
         LOG_WARN("group", "group %s: writing generation %d failed: %s", g->id, generation,
                  kafka_error_name(kafka_error));
-        reset_assignments(g);
-        for (size_t i = 0; i < g->n_members; i++)
-            answer_parked_sync(g->members[i], kafka_error);
-        prepare_rebalance(g, "its assignment could not be written");
+        abort_sync(g, kafka_error, "its assignment could not be written");
         coord_group_unref(g);
         return;
     }
@@ -841,9 +864,7 @@ static void store_assignment(group_t *g)
 {
     stored_sync_t *ss = malloc(sizeof *ss);
     if (!ss) {
-        for (size_t i = 0; i < g->n_members; i++)
-            answer_parked_sync(g->members[i], KAFKA_ERR_COORDINATOR_NOT_AVAILABLE);
-        prepare_rebalance(g, "out of memory storing its assignment");
+        abort_sync(g, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, "out of memory storing its assignment");
         return;
     }
     *ss = (stored_sync_t){ g, g->generation };
@@ -852,10 +873,8 @@ static void store_assignment(group_t *g)
     if (store_group(g, false, on_assignment_stored, ss) != 0) {
         free(ss);
         g->storing = false;
+        abort_sync(g, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, "out of memory storing its assignment");
         coord_group_unref(g);
-        for (size_t i = 0; i < g->n_members; i++)
-            answer_parked_sync(g->members[i], KAFKA_ERR_COORDINATOR_NOT_AVAILABLE);
-        prepare_rebalance(g, "out of memory storing its assignment");
     }
 }
 
@@ -866,8 +885,10 @@ void group_coord_sync_group(group_coord_t *gc, const group_sync_req_t *req, grou
     int16_t err = coord_route(gc, req->group_id, &part);
     group_t *g = err == KAFKA_ERR_NONE ? coord_group_find(gc, req->group_id) : NULL;
     group_member_t *m = NULL;
-    if (err == KAFKA_ERR_NONE)
-        err = g ? check_member(g, req->member_id, req->instance_id, &m)
+    if (err == KAFKA_ERR_NONE && g && g->state == GROUP_DEAD)
+        err = KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;     /* being deleted, as in join */
+    else if (err == KAFKA_ERR_NONE)
+        err = g ? group_member_check(g, req->member_id, req->instance_id, &m)
                 : KAFKA_ERR_UNKNOWN_MEMBER_ID;
     if (err == KAFKA_ERR_NONE && req->generation != g->generation)
         err = KAFKA_ERR_ILLEGAL_GENERATION;
@@ -900,10 +921,7 @@ void group_coord_sync_group(group_coord_t *gc, const group_sync_req_t *req, grou
     if (!is_leader(g, m) || g->storing)
         return;
     if (take_assignments(g, req) != 0) {
-        reset_assignments(g);
-        for (size_t i = 0; i < g->n_members; i++)
-            answer_parked_sync(g->members[i], KAFKA_ERR_COORDINATOR_NOT_AVAILABLE);
-        prepare_rebalance(g, "out of memory taking its assignment");
+        abort_sync(g, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, "out of memory taking its assignment");
         return;
     }
     store_assignment(g);
@@ -919,10 +937,12 @@ int16_t group_coord_heartbeat(group_coord_t *gc, const char *group_id, const cha
     if (err != KAFKA_ERR_NONE)
         return err;
     group_t *g = coord_group_find(gc, group_id);
-    if (!g || g->state == GROUP_EMPTY || g->state == GROUP_DEAD)
+    if (g && g->state == GROUP_DEAD)
+        return KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;    /* being deleted, as in join */
+    if (!g || g->state == GROUP_EMPTY)
         return KAFKA_ERR_UNKNOWN_MEMBER_ID;
     group_member_t *m;
-    err = check_member(g, member_id, instance_id, &m);
+    err = group_member_check(g, member_id, instance_id, &m);
     if (err != KAFKA_ERR_NONE)
         return err;
     if (generation != g->generation)
@@ -939,6 +959,8 @@ int16_t group_coord_leave(group_coord_t *gc, const char *group_id, const char *m
     if (err != KAFKA_ERR_NONE)
         return err;
     group_t *g = coord_group_find(gc, group_id);
+    if (g && g->state == GROUP_DEAD)
+        return KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;    /* being deleted, as in join */
     group_member_t *m = g ? group_member_find(g, member_id) : NULL;
     if (!m)
         return KAFKA_ERR_UNKNOWN_MEMBER_ID;
