@@ -27,11 +27,6 @@ int32_t group_partition_for(const char *group, int32_t n)
     return cairn_group_partition_for(group, n);
 }
 
-int64_t coord_now_ms(void)
-{
-    return (int64_t)cairn_wall_ms();
-}
-
 const char *group_state_name(group_state_t s)
 {
     switch (s) {

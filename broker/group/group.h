@@ -85,6 +85,7 @@ typedef struct group {
     bool new_member_added;             /* a member joined during the initial delay */
     uint64_t rebalance_deadline_ms;    /* monotonic: the initial delay never passes it */
     bool storing;                      /* the leader's assignment is being written */
+    struct commit_op *commits;         /* OffsetCommits being written (offsets.c) */
     uint32_t refs;                     /* writes in flight that point at it */
     bool removed;                      /* gone from the table; freed when refs is 0 */
     struct group *next;                /* hash chain */
@@ -136,11 +137,11 @@ void coord_group_remove(struct group_coord *gc, group_t *g, int16_t kafka_error)
 /* A write pointing at g is done (see group_t.refs). */
 void coord_group_unref(group_t *g);
 
-/* cairn_wall_ms(), kept for store.c and offsets.c until they call it. */
-int64_t coord_now_ms(void);
-
 /* ---- view.c: what describe and join show of a member ---------------------------- */
 
+/* m's entry for the group's chosen protocol (borrowed), or NULL when the
+ * group has none or m does not list it. */
+const group_protocol_t *group_member_protocol(const group_t *g, const group_member_t *m);
 /* What a view owns (decoded assignments). */
 typedef struct group_view_owned group_view_owned_t;
 /* Fills out from m: its metadata for the group's protocol, its assignment
@@ -207,14 +208,9 @@ typedef void (*store_done_fn)(void *arg, int16_t kafka_error);
  * written and fn not called (out of memory). */
 int store_group(group_t *g, bool tombstone, store_done_fn fn, void *arg);
 
-typedef struct store_offset {
-    const char *topic;
-    int32_t partition;
-    int64_t offset;                    /* < 0: tombstone */
-    int32_t leader_epoch;
-    const char *metadata;
-    int64_t commit_timestamp_ms;
-} store_offset_t;
+/* What a commit writes is what OffsetFetch shows; an offset < 0 is a
+ * tombstone. */
+typedef group_offset_view_t store_offset_t;
 int store_offsets(group_t *g, const store_offset_t *offs, size_t n, store_done_fn fn, void *arg);
 
 /* Applies the records of the batches in buf (whole batches, as read from

@@ -11,6 +11,7 @@
 #include "group.h"
 #include "kafka_error.h"
 #include "log.h"
+#include "timeutil.h"
 
 /* ---- the sorted offset table ----------------------------------------------------- */
 
@@ -116,6 +117,7 @@ void group_offsets_free(group_t *g)
 /* ---- OffsetCommit ---------------------------------------------------------------- */
 
 typedef struct commit_op {
+    struct commit_op *next;            /* in g->commits while its write is in flight */
     group_t *g;
     group_commit_part_t *parts;
     store_offset_t *offs;              /* the parts being written, in order */
@@ -172,6 +174,10 @@ static void on_offsets_stored(void *arg, int16_t kafka_error)
 {
     commit_op_t *op = arg;
     group_t *g = op->g;
+    commit_op_t **pp = &g->commits;
+    while (*pp != op)
+        pp = &(*pp)->next;
+    *pp = op->next;
     for (size_t i = 0; i < op->n_offs; i++) {
         const store_offset_t *o = &op->offs[i];
         int16_t err = kafka_error;
@@ -218,7 +224,7 @@ void group_coord_commit(group_coord_t *gc, const group_commit_req_t *req,
         fn(arg);
         return;
     }
-    int64_t now = coord_now_ms();
+    int64_t now = (int64_t)cairn_wall_ms();
     for (size_t i = 0; i < req->n_parts; i++) {
         group_commit_part_t *p = &req->parts[i];
         p->error = check_part(gc, p);
@@ -239,7 +245,10 @@ void group_coord_commit(group_coord_t *gc, const group_commit_req_t *req,
     op->fn = fn;
     op->arg = arg;
     g->refs++;
+    op->next = g->commits;
+    g->commits = op;                   /* before: the write may be done at once */
     if (store_offsets(g, op->offs, op->n_offs, on_offsets_stored, op) != 0) {
+        g->commits = op->next;
         for (size_t i = 0; i < op->n_offs; i++)
             req->parts[op->part_of[i]].error = KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
         coord_group_unref(g);
@@ -327,15 +336,10 @@ typedef struct offset_delete_op {
 
 static bool subscribed(const group_t *g, const char *topic)
 {
-    if (!g->protocol)
-        return false;
     for (size_t i = 0; i < g->n_members; i++) {
-        const group_member_t *m = g->members[i];
-        for (size_t k = 0; k < m->n_protocols; k++)
-            if (strcmp(m->protocols[k].name, g->protocol) == 0 &&
-                group_subscription_has_topic(m->protocols[k].metadata,
-                                             m->protocols[k].metadata_len, topic))
-                return true;
+        const group_protocol_t *p = group_member_protocol(g, g->members[i]);
+        if (p && group_subscription_has_topic(p->metadata, p->metadata_len, topic))
+            return true;
     }
     return false;
 }
@@ -414,22 +418,35 @@ static void on_expired(void *arg, int16_t kafka_error)
     coord_group_unref(g);
 }
 
+/* Whether an OffsetCommit of (topic, partition) is being written: it
+ * would be applied after the tombstone of the older offset, in memory only
+ * (a reload would replay the tombstone last), so that offset waits. */
+static bool commit_pending(const group_t *g, const char *topic, int32_t partition)
+{
+    for (const commit_op_t *op = g->commits; op; op = op->next)
+        for (size_t i = 0; i < op->n_offs; i++)
+            if (op->offs[i].partition == partition && strcmp(op->offs[i].topic, topic) == 0)
+                return true;
+    return false;
+}
+
 /* Kafka 2.1+ (KIP-211): a group's offsets expire only while it has no
  * members, counted from when it emptied — or from the commit, for groups
  * that never used group management. */
 static size_t expire_group(group_t *g, int64_t now, int64_t retention_ms)
 {
-    store_offset_t *dead = calloc(g->n_offsets ? g->n_offsets : 1, sizeof *dead);
-    if (!dead)
-        return 0;
+    store_offset_t *dead = NULL;
     size_t n = 0;
     for (size_t i = 0; i < g->n_offsets; i++) {
         const group_offset_t *o = &g->offsets[i];
         int64_t base = o->commit_timestamp_ms;
         if (g->protocol_type && g->state_since_ms > base)
             base = g->state_since_ms;
-        if (base + retention_ms < now)
-            dead[n++] = (store_offset_t){ o->topic, o->partition, -1, -1, "", 0 };
+        if (base + retention_ms >= now || commit_pending(g, o->topic, o->partition))
+            continue;
+        if (!dead && !(dead = calloc(g->n_offsets, sizeof *dead)))
+            return 0;
+        dead[n++] = (store_offset_t){ o->topic, o->partition, -1, -1, "", 0 };
     }
     if (n > 0) {
         g->refs++;
@@ -448,7 +465,7 @@ static size_t expire_group(group_t *g, int64_t now, int64_t retention_ms)
 
 void group_offsets_expire(group_coord_t *gc)
 {
-    int64_t now = coord_now_ms();
+    int64_t now = (int64_t)cairn_wall_ms();
     int64_t retention_ms = gc->b->cfg->offsets_retention_minutes * 60000;
     size_t expired = 0, removed = 0;
     for (uint32_t i = 0; i < GROUP_BUCKETS; i++) {

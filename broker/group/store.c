@@ -20,6 +20,7 @@
 #include "kafka_messages.h"
 #include "leader.h"
 #include "log.h"
+#include "timeutil.h"
 #include "replicas.h"
 
 #define KEY_OFFSET_V0 0
@@ -106,7 +107,7 @@ static int append(group_coord_t *gc, int32_t part, const batch_build_record_t *r
         return 0;
     }
     size_t len = 0;
-    uint8_t *batch = batch_build(recs, n, coord_now_ms(), (size_t)r->max_message_bytes, &len);
+    uint8_t *batch = batch_build(recs, n, (int64_t)cairn_wall_ms(), (size_t)r->max_message_bytes, &len);
     if (!batch) {
         if (batch_build_bytes(recs, n) <= (size_t)r->max_message_bytes)
             return -1;                 /* out of memory */
@@ -206,9 +207,8 @@ static int put_group_value(kafka_wr_t *wr, const group_t *g)
     if (!ms)
         return -1;
     for (size_t i = 0; i < g->n_members; i++) {
-        group_member_view_t mv;
-        group_member_view_fill(g, g->members[i], NULL, &mv);
         const group_member_t *m = g->members[i];
+        const group_protocol_t *p = group_member_protocol(g, m);
         kafka_GroupMetadataValue_MemberMetadata_init(&ms[i]);
         ms[i].memberId = m->member_id;
         ms[i].groupInstanceId = m->instance_id;
@@ -216,8 +216,8 @@ static int put_group_value(kafka_wr_t *wr, const group_t *g)
         ms[i].clientHost = m->client_host;
         ms[i].rebalanceTimeout = m->rebalance_timeout_ms;
         ms[i].sessionTimeout = m->session_timeout_ms;
-        ms[i].subscription.data = (uint8_t *)mv.metadata;
-        ms[i].subscription.len = (int32_t)mv.metadata_len;
+        ms[i].subscription.data = p ? p->metadata : (uint8_t *)"";
+        ms[i].subscription.len = p ? (int32_t)p->metadata_len : 0;
         ms[i].assignment.data = m->assignment;
         ms[i].assignment.len = (int32_t)m->assignment_len;
     }
@@ -401,7 +401,7 @@ static void apply_group_value(group_t *g, const kafka_GroupMetadataValue_t *v)
                              m->assignment.len > 0 ? (size_t)m->assignment.len : 0);
     }
     g->state = g->n_members > 0 ? GROUP_STABLE : GROUP_EMPTY;
-    g->state_since_ms = v->currentStateTimestamp > 0 ? v->currentStateTimestamp : coord_now_ms();
+    g->state_since_ms = v->currentStateTimestamp > 0 ? v->currentStateTimestamp : (int64_t)cairn_wall_ms();
 }
 
 static void replay_group(group_coord_t *gc, int32_t part, kafka_rd_t *key, const uint8_t *value,

@@ -70,6 +70,14 @@ static void decode_assignment(group_view_owned_t *own, const uint8_t *p, size_t 
     out->n_assigned = (size_t)n;
 }
 
+const group_protocol_t *group_member_protocol(const group_t *g, const group_member_t *m)
+{
+    for (size_t i = 0; g->protocol && i < m->n_protocols; i++)
+        if (strcmp(m->protocols[i].name, g->protocol) == 0)
+            return &m->protocols[i];
+    return NULL;
+}
+
 void group_member_view_fill(const group_t *g, const group_member_t *m, group_view_owned_t *own,
                             group_member_view_t *out)
 {
@@ -82,11 +90,11 @@ void group_member_view_fill(const group_t *g, const group_member_t *m, group_vie
         .assignment = m->assignment ? m->assignment : (const uint8_t *)"",
         .assignment_len = m->assignment_len,
     };
-    for (size_t i = 0; g->protocol && i < m->n_protocols; i++)
-        if (strcmp(m->protocols[i].name, g->protocol) == 0) {
-            out->metadata = m->protocols[i].metadata;
-            out->metadata_len = m->protocols[i].metadata_len;
-        }
+    const group_protocol_t *p = group_member_protocol(g, m);
+    if (p) {
+        out->metadata = p->metadata;
+        out->metadata_len = p->metadata_len;
+    }
     if (own && m->assignment_len > 0 && g->protocol_type &&
         strcmp(g->protocol_type, CONSUMER_PROTOCOL_TYPE) == 0)
         decode_assignment(own, m->assignment, m->assignment_len, out);
