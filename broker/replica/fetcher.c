@@ -39,10 +39,8 @@ struct fetcher {
     bool in_flight;
     bool retry_pending;
     size_t durable_waits;              /* fsyncs whose progress it will report */
-    bool dead;                         /* dropped: freed once nothing refers to it */
-    bool closing;                      /* inside fetcher_free: ignore callbacks */
-    fetcher_t *dying_prev, *dying_next; /* on set->dying while dead but referred to */
-    bool on_dying;
+    bool dead;                         /* dropped: freed once no fsync waiter refers to it */
+    bool closing;                      /* inside cancel_call: ignore the callback */
 };
 
 struct fetchers {
@@ -53,7 +51,6 @@ struct fetchers {
     uint32_t self;
     fetcher_t *f[FETCHERS_MAX];
     size_t n;
-    fetcher_t *dying;                  /* dropped fetchers a call or fsync still holds */
 };
 
 static void fetch_send(fetcher_t *f);
@@ -69,24 +66,21 @@ static void asked_clear(fetcher_t *f)
     f->n_asked = 0;
 }
 
-static void dying_unlink(fetcher_t *f)
+/* Ends f's call in flight; its callback returns at once (closing). */
+static void cancel_call(fetcher_t *f)
 {
-    if (!f->on_dying)
+    if (!f->in_flight)
         return;
-    if (f->dying_prev)
-        f->dying_prev->dying_next = f->dying_next;
-    else
-        f->set->dying = f->dying_next;
-    if (f->dying_next)
-        f->dying_next->dying_prev = f->dying_prev;
-    f->dying_prev = f->dying_next = NULL;
-    f->on_dying = false;
+    f->closing = true;
+    rpc_client_free(f->client);
+    f->client = NULL;
+    f->closing = false;
+    f->in_flight = false;
 }
 
+/* f has no call in flight (cancel_call). */
 static void fetcher_free(fetcher_t *f)
 {
-    dying_unlink(f);
-    f->closing = true;                  /* rpc_client_free cancels the call in flight */
     rpc_client_free(f->client);
     asked_clear(f);
     if (f->retry_ev)
@@ -94,24 +88,19 @@ static void fetcher_free(fetcher_t *f)
     free(f);
 }
 
-/* Frees a dropped fetcher once no call and no fsync waiter refers to it. */
+/* Drops f: its call in flight is cancelled now; it is freed once no fsync
+ * waiter refers to it (on_durable runs them all, at the latest when the
+ * logs close). */
 static void fetcher_release(fetcher_t *f)
 {
     f->dead = true;
+    cancel_call(f);
     if (f->retry_pending) {
         evtimer_del(f->retry_ev);
         f->retry_pending = false;
     }
-    if (!f->in_flight && f->durable_waits == 0) {
+    if (f->durable_waits == 0)
         fetcher_free(f);
-    } else if (f->set && !f->on_dying) {
-        /* Kept so that fetchers_free can still end its call. */
-        f->dying_next = f->set->dying;
-        if (f->dying_next)
-            f->dying_next->dying_prev = f;
-        f->set->dying = f;
-        f->on_dying = true;
-    }
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
@@ -399,11 +388,8 @@ static void on_response(int err, const uint8_t *body, size_t body_len,
     fetcher_t *f = arg;
     if (f->closing)
         return;
+    CAIRN_ASSERT(!f->dead);             /* fetcher_release cancels the call */
     f->in_flight = false;
-    if (f->dead) {
-        fetcher_release(f);
-        return;
-    }
     Cairn__ReplicaFetchResponse *resp =
         err == CAIRN_ERR_OK ? cairn__replica_fetch_response__unpack(NULL, body_len, body) : NULL;
     int rc = -1;
@@ -480,37 +466,13 @@ void fetchers_sync(fetchers_t *fs)
         fetch_send(fs->f[i]);
 }
 
-/* Shutdown: ends f's call in flight (its callback is not run). */
-static void cancel_call(fetcher_t *f)
-{
-    if (!f->in_flight)
-        return;
-    f->closing = true;
-    rpc_client_free(f->client);
-    f->client = NULL;
-    f->closing = false;
-    f->in_flight = false;
-}
-
 void fetchers_free(fetchers_t *fs)
 {
     if (!fs)
         return;
     /* A fetcher still waiting for an fsync lives on until the log's close
-     * runs its waiter; the call in flight is cancelled now. */
-    while (fs->n > 0) {
-        fetcher_t *f = fs->f[--fs->n];
-        cancel_call(f);
-        fetcher_release(f);
-    }
-    /* Dropped fetchers: end their calls now; one still waiting for an
-     * fsync is freed by that waiter when the logs close. */
-    while (fs->dying) {
-        fetcher_t *f = fs->dying;
-        dying_unlink(f);
-        f->set = NULL;
-        cancel_call(f);
-        fetcher_release(f);
-    }
+     * runs its waiter (which no longer looks at the set). */
+    while (fs->n > 0)
+        fetcher_release(fs->f[--fs->n]);
     free(fs);
 }
