@@ -41,8 +41,7 @@ void broker_on_metadata(void *arg)
                   controller_link_caught_up(b->link));
     if (b->fetchers)
         fetchers_sync(b->fetchers);
-    if (b->groups)
-        group_coord_sync(b->groups);
+    group_coord_sync(b->groups);
     /* A waiter may unlink itself (and others' neighbours stay valid): take
      * the next pointer first. */
     for (broker_md_waiter_t *w = b->md_waiters; w;) {

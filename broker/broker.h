@@ -48,7 +48,8 @@ typedef struct broker {
     struct fetch_server *repl_server;  /* followers fetch from it */
     struct fetchers *fetchers;         /* this broker's follower fetches */
     struct isr_manager *isr;
-    struct group_coord *groups;        /* the group coordinator (group/coordinator.h); may be NULL */
+    struct group_coord *groups;        /* the group coordinator (group/coordinator.h); set
+                                        * before the listeners start, freed after them */
     char cluster_id[32];
     broker_md_waiter_t *md_waiters;
     size_t n_md_waiters;

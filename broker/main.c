@@ -123,7 +123,7 @@ static int start_listeners(broker_t *b, char *err, size_t err_len)
         snprintf(err, err_len, "cannot listen on %s:%u", client->host, client->port);
         return -1;
     }
-    b->repl_server = fetch_server_new(b->base, repl->host, repl->port, b->replicas,
+    b->repl_server = fetch_server_new(b->base, repl->host, repl->port, b->replicas, b->groups,
                                       (size_t)b->cfg->metadata_max_frame_bytes);
     if (!b->repl_server) {
         snprintf(err, err_len, "cannot listen on %s:%u", repl->host, repl->port);
@@ -145,6 +145,12 @@ static int start(broker_t *b, char *err, size_t err_len)
     b->replicas = replicas_open(b->base, b->cfg, b->io, err, err_len);
     if (!b->replicas)
         return -1;
+    /* Before the listeners: every handler may count on it (broker.h). */
+    b->groups = group_coord_new(b);
+    if (!b->groups) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
     if (start_listeners(b, err, err_len) != 0)
         return -1;
     b->link = controller_link_start(b->base, b->cfg, b->image, err, err_len);
@@ -152,12 +158,10 @@ static int start(broker_t *b, char *err, size_t err_len)
         return -1;
     b->fetchers = fetchers_new(b->base, b->cfg, b->replicas, b->image, b->id);
     b->isr = isr_manager_new(b->base, b->cfg, b->replicas, b->link, b->id);
-    b->groups = group_coord_new(b);
-    if (!b->fetchers || !b->isr || !b->groups) {
+    if (!b->fetchers || !b->isr) {
         snprintf(err, err_len, "out of memory");
         return -1;
     }
-    fetch_server_set_groups(b->repl_server, b->groups);
     controller_link_on_metadata(b->link, broker_on_metadata, b);
     return 0;
 }

@@ -88,10 +88,6 @@ void group_rpc_list_answer(group_coord_t *gc, rpc_conn_t *conn, const rpc_frame_
         return;
     }
     cairn__list_groups_request__free_unpacked(req, NULL);
-    if (!gc) {
-        list_reply(conn, frame, CAIRN_ERR_OK, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, NULL, 0, false);
-        return;
-    }
     /* Most brokers coordinate few groups: ask into a small buffer first and
      * again into one of the right size only when it was too small. */
     group_listing_t small[64];
@@ -253,17 +249,13 @@ void group_rpc_describe_answer(group_coord_t *gc, rpc_conn_t *conn, const rpc_fr
             cairn__describe_group_request__free_unpacked(req, NULL);
         return;
     }
-    if (!gc) {
-        describe_reply(conn, frame, CAIRN_ERR_OK, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE);
+    group_view_t v;
+    int16_t err = group_coord_describe(gc, req->group_id, &v);
+    if (err != KAFKA_ERR_NONE) {
+        describe_reply(conn, frame, CAIRN_ERR_OK, err);
     } else {
-        group_view_t v;
-        int16_t err = group_coord_describe(gc, req->group_id, &v);
-        if (err != KAFKA_ERR_NONE) {
-            describe_reply(conn, frame, CAIRN_ERR_OK, err);
-        } else {
-            describe_send(conn, frame, &v);
-            group_view_release(&v);
-        }
+        describe_send(conn, frame, &v);
+        group_view_release(&v);
     }
     cairn__describe_group_request__free_unpacked(req, NULL);
 }

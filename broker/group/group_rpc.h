@@ -15,9 +15,8 @@
 #define GROUP_RPC_ANSWER_BYTES_MAX (16u << 20)   /* encoded groups, members or offsets */
 
 /* Answer frame (an RPC_LIST_GROUPS / RPC_DESCRIBE_GROUP request) on conn
- * from gc (borrowed). gc NULL (no coordinator on this broker) answers
- * COORDINATOR_NOT_AVAILABLE. An undecodable or oversized request is
- * answered with Status CAIRN_ERR_INVALID_REQUEST. */
+ * from gc (borrowed). An undecodable or oversized request is answered with
+ * Status CAIRN_ERR_INVALID_REQUEST. */
 void group_rpc_list_answer(group_coord_t *gc, rpc_conn_t *conn, const rpc_frame_t *frame);
 void group_rpc_describe_answer(group_coord_t *gc, rpc_conn_t *conn, const rpc_frame_t *frame);
 

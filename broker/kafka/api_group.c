@@ -2,7 +2,6 @@
  * Heartbeat (12), LeaveGroup (13), SyncGroup (14), DescribeGroups (15),
  * ListGroups (16), DeleteGroups (42). Wire formats here; the protocol's
  * rules are the coordinator's (broker/group/). */
-#include <stdlib.h>
 #include <string.h>
 
 #include "coordinator.h"
@@ -43,7 +42,9 @@ static const char *const OFFSETS_TOPIC_CONFIGS[][2] = {
     { "retention.bytes", "-1" },
 };
 
-static int16_t find_coordinator(broker_t *b, const char *group, const md_broker_t **out)
+/* The coordinator's id and client endpoint, or the error for the client. */
+static int16_t find_coordinator(broker_t *b, const char *group, uint32_t *id,
+                                const md_endpoint_t **ep)
 {
     const md_topic_t *t = md_image_topic(b->image, GROUP_OFFSETS_TOPIC);
     if (!t) {
@@ -60,9 +61,11 @@ static int16_t find_coordinator(broker_t *b, const char *group, const md_broker_
                                                                  (int32_t)t->n_partitions)];
     const md_broker_t *mb = p->leader == MD_NO_LEADER ? NULL
                             : md_image_broker(b->image, (uint32_t)p->leader);
-    if (!mb || mb->fenced || !kafka_client_endpoint(mb))
+    const md_endpoint_t *live = mb ? kafka_live_endpoint(mb) : NULL;
+    if (!live)
         return KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
-    *out = mb;
+    *id = mb->id;
+    *ep = live;
     return KAFKA_ERR_NONE;
 }
 
@@ -79,16 +82,16 @@ void kafka_handle_FindCoordinator(kafka_call_t *call)
     resp.NodeId = -1;
     resp.Host = "";
     resp.Port = -1;
-    const md_broker_t *mb = NULL;
+    uint32_t id = 0;
+    const md_endpoint_t *ep = NULL;
     if (req.KeyType != KEY_TYPE_GROUP) {
         resp.ErrorCode = KAFKA_ERR_INVALID_REQUEST;
         resp.ErrorMessage = "only group coordinators are supported";
     } else {
-        resp.ErrorCode = find_coordinator(call->b, req.Key, &mb);
+        resp.ErrorCode = find_coordinator(call->b, req.Key, &id, &ep);
     }
-    if (mb) {
-        const md_endpoint_t *ep = kafka_client_endpoint(mb);
-        resp.NodeId = (int32_t)mb->id;
+    if (ep) {
+        resp.NodeId = (int32_t)id;
         resp.Host = ep->host;
         resp.Port = ep->port;
     } else if (!resp.ErrorMessage) {
@@ -161,13 +164,6 @@ void kafka_handle_JoinGroup(kafka_call_t *call)
         .client_id = client_id(call),
         .client_host = client_host(call),
     };
-    if (!call->b->groups) {
-        group_join_result_t res = { .error = KAFKA_ERR_COORDINATOR_NOT_AVAILABLE,
-                                    .generation = -1, .protocol = "", .leader = "",
-                                    .member_id = req.MemberId };
-        on_joined(call, &res);
-        return;
-    }
     group_coord_join(call->b->groups, &jr, on_joined, call);
 }
 
@@ -213,10 +209,6 @@ void kafka_handle_SyncGroup(kafka_call_t *call)
         .assignments = as,
         .n_assignments = (size_t)na,
     };
-    if (!call->b->groups) {
-        on_synced(call, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, NULL, 0);
-        return;
-    }
     group_coord_sync_group(call->b->groups, &sr, on_synced, call);
 }
 
@@ -232,10 +224,8 @@ void kafka_handle_Heartbeat(kafka_call_t *call)
     }
     kafka_HeartbeatResponse_t resp;
     kafka_HeartbeatResponse_init(&resp);
-    resp.ErrorCode = call->b->groups
-        ? group_coord_heartbeat(call->b->groups, req.GroupId, req.MemberId,
-                                req.GroupInstanceId, req.GenerationId)
-        : KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
+    resp.ErrorCode = group_coord_heartbeat(call->b->groups, req.GroupId, req.MemberId,
+                                           req.GroupInstanceId, req.GenerationId);
     kafka_wr_t *w = kafka_call_begin_reply(call);
     kafka_HeartbeatResponse_encode(w, call->hdr.api_version, &resp);
     kafka_call_reply(call);
@@ -251,9 +241,7 @@ void kafka_handle_LeaveGroup(kafka_call_t *call)
     }
     kafka_LeaveGroupResponse_t resp;
     kafka_LeaveGroupResponse_init(&resp);
-    resp.ErrorCode = call->b->groups
-        ? group_coord_leave(call->b->groups, req.GroupId, req.MemberId)
-        : KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
+    resp.ErrorCode = group_coord_leave(call->b->groups, req.GroupId, req.MemberId);
     kafka_wr_t *w = kafka_call_begin_reply(call);
     kafka_LeaveGroupResponse_encode(w, call->hdr.api_version, &resp);
     kafka_call_reply(call);
@@ -270,8 +258,7 @@ static int describe_one(kafka_call_t *call, const char *group, group_view_t *v,
     out->GroupState = "Dead";
     out->ProtocolType = "";
     out->ProtocolData = "";
-    out->ErrorCode = call->b->groups ? group_coord_describe(call->b->groups, group, v)
-                                     : KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
+    out->ErrorCode = group_coord_describe(call->b->groups, group, v);
     if (out->ErrorCode != KAFKA_ERR_NONE)
         return 0;
     out->GroupState = (char *)v->state;
@@ -326,7 +313,7 @@ void kafka_handle_DescribeGroups(kafka_call_t *call)
         kafka_DescribeGroupsResponse_encode(w, call->hdr.api_version, &resp);
     }
     for (int32_t i = 0; views && i < n; i++)
-        if (resp.Groups && resp.Groups[i].ErrorCode == KAFKA_ERR_NONE && views[i].owned)
+        if (views[i].owned)            /* zeroed unless group_coord_describe filled it */
             group_view_release(&views[i]);
     if (!ok) {
         kafka_call_malformed(call, "DescribeGroups answer too large");
@@ -345,7 +332,7 @@ void kafka_handle_ListGroups(kafka_call_t *call)
     }
     kafka_ListGroupsResponse_t resp;
     kafka_ListGroupsResponse_init(&resp);
-    size_t n = call->b->groups ? group_coord_list(call->b->groups, NULL, 0) : 0;
+    size_t n = group_coord_list(call->b->groups, NULL, 0);
     if (n > LIST_GROUPS_MAX)
         n = LIST_GROUPS_MAX;
     group_listing_t *ls = kafka_call_alloc(call, n ? n : 1, sizeof *ls);
@@ -387,8 +374,7 @@ static void delete_groups_answer(delete_groups_t *dg)
     kafka_call_t *call = dg->call;
     kafka_wr_t *w = kafka_call_begin_reply(call);
     kafka_DeleteGroupsResponse_encode(w, call->hdr.api_version, &dg->resp);
-    kafka_call_reply(call);
-    free(dg);
+    kafka_call_reply(call);            /* frees dg (the call's arena) */
 }
 
 static void delete_groups_unref(delete_groups_t *dg)
@@ -413,14 +399,13 @@ void kafka_handle_DeleteGroups(kafka_call_t *call)
         return;
     }
     int32_t n = req.GroupsNames_count > 0 ? req.GroupsNames_count : 0;
-    delete_groups_t *dg = calloc(1, sizeof *dg);
+    delete_groups_t *dg = kafka_call_alloc(call, 1, sizeof *dg);
     delete_one_t *ones = kafka_call_alloc(call, n ? (size_t)n : 1, sizeof *ones);
     if (dg) {
         kafka_DeleteGroupsResponse_init(&dg->resp);
         dg->resp.Results = kafka_call_alloc(call, n ? (size_t)n : 1, sizeof *dg->resp.Results);
     }
     if (!dg || !ones || !dg->resp.Results) {
-        free(dg);
         kafka_call_malformed(call, "DeleteGroups request too large");
         return;
     }
@@ -431,10 +416,7 @@ void kafka_handle_DeleteGroups(kafka_call_t *call)
         dg->resp.Results[i].GroupId = req.GroupsNames[i];
         ones[i] = (delete_one_t){ dg, &dg->resp.Results[i] };
         dg->pending++;
-        if (call->b->groups)
-            group_coord_delete(call->b->groups, req.GroupsNames[i], on_group_deleted, &ones[i]);
-        else
-            on_group_deleted(&ones[i], KAFKA_ERR_COORDINATOR_NOT_AVAILABLE);
+        group_coord_delete(call->b->groups, req.GroupsNames[i], on_group_deleted, &ones[i]);
     }
     delete_groups_unref(dg);
 }

@@ -1,6 +1,5 @@
 /* Committed offsets on the wire: OffsetCommit (8), OffsetFetch (9) and
  * OffsetDelete (47). The rules are the coordinator's (broker/group/). */
-#include <stdlib.h>
 #include <string.h>
 
 #include "coordinator.h"
@@ -27,8 +26,7 @@ static void on_committed(void *arg)
             c->resp.Topics[i].Partitions[j].ErrorCode = c->parts[k++].error;
     kafka_wr_t *w = kafka_call_begin_reply(call);
     kafka_OffsetCommitResponse_encode(w, call->hdr.api_version, &c->resp);
-    kafka_call_reply(call);
-    free(c);
+    kafka_call_reply(call);            /* frees c (the call's arena) */
 }
 
 static int build_commit(kafka_call_t *call, const kafka_OffsetCommitRequest_t *req, commit_t *c,
@@ -73,12 +71,11 @@ void kafka_handle_OffsetCommit(kafka_call_t *call)
         kafka_call_malformed(call, "malformed OffsetCommit");
         return;
     }
-    commit_t *c = calloc(1, sizeof *c);
+    commit_t *c = kafka_call_alloc(call, 1, sizeof *c);
     size_t n = 0;
     if (c)
         kafka_OffsetCommitResponse_init(&c->resp);
     if (!c || build_commit(call, &req, c, &n) != 0) {
-        free(c);
         kafka_call_malformed(call, "OffsetCommit request too large");
         return;
     }
@@ -91,12 +88,6 @@ void kafka_handle_OffsetCommit(kafka_call_t *call)
         .parts = c->parts,
         .n_parts = n,
     };
-    if (!call->b->groups) {
-        for (size_t i = 0; i < n; i++)
-            c->parts[i].error = KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
-        on_committed(c);
-        return;
-    }
     group_coord_commit(call->b->groups, &cr, on_committed, c);
 }
 
@@ -112,8 +103,9 @@ static void fill_fetched(kafka_OffsetFetchResponse_OffsetFetchResponsePartition_
     out->Metadata = err == KAFKA_ERR_NONE ? (char *)o->metadata : "";
 }
 
-/* The partitions the request names. */
-static int fetch_listed(kafka_call_t *call, const kafka_OffsetFetchRequest_t *req,
+/* The partitions the request names; err (the group's routing) on each
+ * when it is not NONE. */
+static int fetch_listed(kafka_call_t *call, const kafka_OffsetFetchRequest_t *req, int16_t err,
                         kafka_OffsetFetchResponse_t *resp)
 {
     int32_t nt = req->Topics_count > 0 ? req->Topics_count : 0;
@@ -132,9 +124,10 @@ static int fetch_listed(kafka_call_t *call, const kafka_OffsetFetchRequest_t *re
         rt->Partitions_count = np;
         for (int32_t j = 0; j < np; j++) {
             group_offset_view_t o;
-            int16_t err = group_coord_fetch_offset(call->b->groups, req->GroupId, t->Name,
-                                                   t->PartitionIndexes[j], &o);
-            fill_fetched(&rt->Partitions[j], t->PartitionIndexes[j], err, &o);
+            int16_t perr = err != KAFKA_ERR_NONE ? err
+                         : group_coord_fetch_offset(call->b->groups, req->GroupId, t->Name,
+                                                    t->PartitionIndexes[j], &o);
+            fill_fetched(&rt->Partitions[j], t->PartitionIndexes[j], perr, &o);
         }
     }
     return 0;
@@ -182,14 +175,13 @@ void kafka_handle_OffsetFetch(kafka_call_t *call)
     kafka_OffsetFetchResponse_t resp;
     kafka_OffsetFetchResponse_init(&resp);
     int16_t v = call->hdr.api_version;
-    int16_t err = call->b->groups ? group_coord_check(call->b->groups, req.GroupId)
-                                  : KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
+    int16_t err = group_coord_check(call->b->groups, req.GroupId);
     group_view_t view = {0};
     int rc = 0;
     if (err != KAFKA_ERR_NONE && v >= 2) {
         resp.ErrorCode = err;          /* v2+: one error for the whole request */
     } else if (req.Topics_count >= 0) {
-        rc = fetch_listed(call, &req, &resp);   /* v0-1: errors on every partition */
+        rc = fetch_listed(call, &req, err, &resp);   /* v0-1: errors on every partition */
     } else if ((resp.ErrorCode = group_coord_describe(call->b->groups, req.GroupId, &view)) ==
                KAFKA_ERR_NONE) {
         rc = fetch_all(call, &view, &resp);
@@ -220,17 +212,17 @@ static void on_offsets_deleted(void *arg, int16_t error)
     offset_delete_t *od = arg;
     kafka_call_t *call = od->call;
     od->resp.ErrorCode = error;
-    size_t k = 0;
-    for (int32_t i = 0; i < od->resp.Topics_count; i++)
-        for (int32_t j = 0; j < od->resp.Topics[i].Partitions_count; j++)
-            od->resp.Topics[i].Partitions[j].ErrorCode =
-                error == KAFKA_ERR_NONE ? od->parts[k++].error : KAFKA_ERR_NONE;
-    if (error != KAFKA_ERR_NONE)
-        od->resp.Topics_count = 0;
+    if (error != KAFKA_ERR_NONE) {
+        od->resp.Topics_count = 0;     /* a group error comes without topics */
+    } else {
+        size_t k = 0;
+        for (int32_t i = 0; i < od->resp.Topics_count; i++)
+            for (int32_t j = 0; j < od->resp.Topics[i].Partitions_count; j++)
+                od->resp.Topics[i].Partitions[j].ErrorCode = od->parts[k++].error;
+    }
     kafka_wr_t *w = kafka_call_begin_reply(call);
     kafka_OffsetDeleteResponse_encode(w, call->hdr.api_version, &od->resp);
-    kafka_call_reply(call);
-    free(od);
+    kafka_call_reply(call);            /* frees od (the call's arena) */
 }
 
 void kafka_handle_OffsetDelete(kafka_call_t *call)
@@ -245,7 +237,7 @@ void kafka_handle_OffsetDelete(kafka_call_t *call)
     size_t total = 0;
     for (int32_t i = 0; i < nt; i++)
         total += req.Topics[i].Partitions_count > 0 ? (size_t)req.Topics[i].Partitions_count : 0;
-    offset_delete_t *od = calloc(1, sizeof *od);
+    offset_delete_t *od = kafka_call_alloc(call, 1, sizeof *od);
     if (od) {
         kafka_OffsetDeleteResponse_init(&od->resp);
         od->resp.Topics = kafka_call_alloc(call, nt ? (size_t)nt : 1, sizeof *od->resp.Topics);
@@ -271,16 +263,11 @@ void kafka_handle_OffsetDelete(kafka_call_t *call)
         }
     }
     if (!ok) {
-        free(od);
         kafka_call_malformed(call, "OffsetDelete request too large");
         return;
     }
     od->resp.Topics_count = nt;
     od->call = call;
-    if (!call->b->groups) {
-        on_offsets_deleted(od, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE);
-        return;
-    }
     group_coord_offset_delete(call->b->groups, req.GroupId, od->parts, k, on_offsets_deleted,
                               od);
 }

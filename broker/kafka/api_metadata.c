@@ -27,9 +27,9 @@ const md_endpoint_t *kafka_client_endpoint(const md_broker_t *mb)
     return NULL;
 }
 
-static bool live(const md_broker_t *mb)
+const md_endpoint_t *kafka_live_endpoint(const md_broker_t *mb)
 {
-    return !mb->fenced && kafka_client_endpoint(mb) != NULL;
+    return mb->fenced ? NULL : kafka_client_endpoint(mb);
 }
 
 static size_t live_brokers(const md_image_t *img)
@@ -37,7 +37,7 @@ static size_t live_brokers(const md_image_t *img)
     size_t n = 0;
     for (size_t i = 0; i < md_image_broker_count(img); i++) {
         const md_broker_t *mb = md_image_broker_at(img, i);
-        if (live(mb))
+        if (kafka_live_endpoint(mb))
             n++;
     }
     return n;
@@ -51,7 +51,7 @@ static void each_live_broker(const md_image_t *img, void *out, broker_fill_fn fi
     size_t k = 0;
     for (size_t i = 0; i < md_image_broker_count(img); i++) {
         const md_broker_t *mb = md_image_broker_at(img, i);
-        if (live(mb))
+        if (kafka_live_endpoint(mb))
             fill(out, k++, mb);
     }
 }

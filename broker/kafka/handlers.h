@@ -50,6 +50,9 @@ void kafka_create_topic_once(broker_t *b, const char *name, int32_t partitions, 
 /* The endpoint Kafka clients use on broker mb (the first that is not the
  * replication listener), or NULL. */
 const md_endpoint_t *kafka_client_endpoint(const md_broker_t *mb);
+/* The same for a live broker (unfenced, with such a listener): the ones
+ * Metadata lists. NULL otherwise. */
+const md_endpoint_t *kafka_live_endpoint(const md_broker_t *mb);
 
 /* auto.create.topics.enable: asks the controller to create name with the
  * broker's num.partitions and default.replication.factor (capped at the live

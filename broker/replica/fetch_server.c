@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cairn_assert.h"
 #include "describe.h"
 #include "errors.h"
 #include "group/group_rpc.h"
@@ -48,7 +49,7 @@ struct fetch_server {
     struct event_base *base;
     rpc_server_t *rpc;
     replicas_t *rs;
-    group_coord_t *groups;             /* borrowed; NULL: none (fetch_server_set_groups) */
+    group_coord_t *groups;             /* borrowed */
     size_t frame_max;
     parked_t *parked;
     size_t n_parked;
@@ -375,13 +376,15 @@ static void on_request(rpc_conn_t *conn, const rpc_frame_t *frame, void *arg)
 }
 
 fetch_server_t *fetch_server_new(struct event_base *base, const char *host, uint16_t port,
-                                 replicas_t *rs, size_t frame_max)
+                                 replicas_t *rs, group_coord_t *gc, size_t frame_max)
 {
+    CAIRN_ASSERT(gc);
     fetch_server_t *fs = calloc(1, sizeof *fs);
     if (!fs)
         return NULL;
     fs->base = base;
     fs->rs = rs;
+    fs->groups = gc;
     fs->frame_max = frame_max ? frame_max : CAIRN_RPC_FRAME_MAX_DEFAULT;
     rpc_server_opts_t opts = { .frame_max = fs->frame_max };
     fs->rpc = rpc_server_new(base, host, port, &opts, on_request, fs);
@@ -390,11 +393,6 @@ fetch_server_t *fetch_server_new(struct event_base *base, const char *host, uint
         return NULL;
     }
     return fs;
-}
-
-void fetch_server_set_groups(fetch_server_t *fs, struct group_coord *gc)
-{
-    fs->groups = gc;
 }
 
 void fetch_server_free(fetch_server_t *fs)

@@ -16,17 +16,13 @@
 typedef struct fetch_server fetch_server_t;
 struct group_coord;
 
-/* Listens on host:port; rs is borrowed and outlives the server. Returns an
- * owned server or NULL (logged). frame_max bounds one fetch response. */
+/* Listens on host:port; rs and gc (whose views answer ListGroups and
+ * DescribeGroup: cairnctl group list / describe) are borrowed and outlive
+ * the server. Returns an owned server or NULL (logged). frame_max bounds
+ * one fetch response. */
 fetch_server_t *fetch_server_new(struct event_base *base, const char *host, uint16_t port,
-                                 replicas_t *rs, size_t frame_max);
+                                 replicas_t *rs, struct group_coord *gc, size_t frame_max);
 /* Answers every parked fetch, closes the listener and connections. */
 void fetch_server_free(fetch_server_t *fs);
-
-/* The group coordinator whose views answer ListGroups and DescribeGroup
- * (cairnctl group list / describe) on this listener. gc is borrowed: it must
- * outlive the server, or be unset (NULL) before it is freed. Until one is
- * set those requests are answered COORDINATOR_NOT_AVAILABLE. */
-void fetch_server_set_groups(fetch_server_t *fs, struct group_coord *gc);
 
 #endif
